@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * tuneloop's command line (thin: parse flags, call into src/).
+ *   tuneloop [serve]           the stdio MCP server
+ *   tuneloop call TOOL [JSON]  call one tool through a real stdio server, print the result
+ *   tuneloop tools             list the tools
+ *   tuneloop doctor            what this host can do, and what is missing
+ */
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type ConfigFlags } from './core/config.js';
+import { formatErrorText, UserError } from './core/errors.js';
+import { SERVER_VERSION } from './version.js';
+
+const USAGE = `tuneloop ${SERVER_VERSION}: an MCP server for tuning real systems
+
+Usage:
+  tuneloop [serve] [--toolsets a,b] [--read-only] [--home DIR]
+  tuneloop call TOOL ['{"json": "arguments"}'] [--no-follow] [--timeout S]
+  tuneloop tools [--json] [--toolsets a,b] [--read-only]
+  tuneloop doctor [--json]
+
+Environment: TUNELOOP_HOME, TUNELOOP_TOOLSETS, TUNELOOP_READ_ONLY, TUNELOOP_PYTHON,
+TUNELOOP_SYSFS_ROOT, TUNELOOP_PROC_ROOT, TUNELOOP_CASES, TUNELOOP_NCCL_TESTS_DIR,
+TUNELOOP_METRICS_HOSTS. Toolsets: observe, sched, nccl, triton, history (jobs is always on).`;
+
+const OPTIONS = {
+  toolsets: { type: 'string' },
+  'read-only': { type: 'boolean' },
+  home: { type: 'string' },
+  json: { type: 'boolean' },
+  'no-follow': { type: 'boolean' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    throw new UserError((error as Error).message, 'See tuneloop --help.');
+  }
+}
+
+async function main(argv: string[]): Promise<number | 'serving'> {
+  const { values, positionals } = parseCommandLine(argv);
+  if (values.help) return print(USAGE);
+  if (values.version) return print(SERVER_VERSION);
+  const flags: ConfigFlags = { toolsets: values.toolsets, readOnly: values['read-only'], home: values.home };
+  const [command = 'serve', ...rest] = positionals;
+  switch (command) {
+    case 'serve': {
+      const { serve } = await import('./cli/serve.js');
+      await serve(loadConfig(flags));
+      return 'serving';
+    }
+    case 'call': {
+      const { call } = await import('./cli/call.js');
+      if (!rest[0]) throw new UserError('call needs a tool name.', 'Run `tuneloop tools` to list them, e.g. `tuneloop call system_snapshot`.');
+      const timeoutS = values.timeout === undefined ? undefined : Number(values.timeout);
+      if (timeoutS !== undefined && !(timeoutS > 0)) throw new UserError(`--timeout must be a positive number of seconds, got "${values.timeout}".`);
+      return call({ tool: rest[0], json: rest[1], follow: !values['no-follow'], timeoutS, flags, cliPath: fileURLToPath(import.meta.url) });
+    }
+    case 'tools': {
+      const { listTools } = await import('./cli/tools.js');
+      return listTools(loadConfig(flags), Boolean(values.json));
+    }
+    case 'doctor': {
+      const { doctor } = await import('./cli/doctor.js');
+      return doctor(loadConfig(flags), Boolean(values.json));
+    }
+    default:
+      throw new UserError(`Unknown command "${command}".`, 'Commands: serve, call, tools, doctor (see tuneloop --help).');
+  }
+}
+
+function print(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 'serving') process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`tuneloop: ${error instanceof UserError ? formatErrorText(error) : ((error as Error)?.stack ?? String(error))}\n`);
+    process.exitCode = 2;
+  },
+);

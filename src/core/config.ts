@@ -1,0 +1,85 @@
+import { homedir } from 'node:os';
+import { join, resolve, delimiter } from 'node:path';
+import { UserError } from './errors.js';
+
+/** Toolsets, each declared once. `jobs` is always on: every job-starting tool needs it. */
+export const TOOLSETS = ['observe', 'sched', 'nccl', 'triton', 'history', 'jobs'] as const;
+export type Toolset = (typeof TOOLSETS)[number];
+
+/** One typed configuration: flags > environment (TUNELOOP_*) > defaults. */
+export interface Config {
+  /** The data dir: tuneloop.db, jobs/, archives/, schedulers/, cache/. */
+  home: string;
+  toolsets: Toolset[];
+  readOnly: boolean;
+  /** Root of sysfs (default /sys). Tests point it at a fake tree; production never changes it. */
+  sysfsRoot: string;
+  /** Root of procfs (default /proc). */
+  procRoot: string;
+  /** Directories searched for external binaries, in order (default: $PATH). */
+  binPath: string[];
+  /** Python interpreter for the Triton harness (TUNELOOP_PYTHON, default python3). */
+  python: string;
+  /** Extra Triton case roots (TUNELOOP_CASES, path-list). */
+  casesDirs: string[];
+  /** Where nccl-tests binaries live (TUNELOOP_NCCL_TESTS_DIR, path-list), searched before binPath. */
+  ncclTestsDirs: string[];
+  /** Hosts scrape_metrics may reach besides loopback (TUNELOOP_METRICS_HOSTS, comma list). */
+  metricsHosts: string[];
+}
+
+export interface ConfigFlags {
+  home?: string;
+  toolsets?: string;
+  readOnly?: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Config {
+  return {
+    home: resolve(flags.home ?? env.TUNELOOP_HOME ?? defaultHome(env)),
+    toolsets: parseToolsets(flags.toolsets ?? env.TUNELOOP_TOOLSETS),
+    readOnly: flags.readOnly ?? parseBool(env.TUNELOOP_READ_ONLY, 'TUNELOOP_READ_ONLY'),
+    sysfsRoot: env.TUNELOOP_SYSFS_ROOT || '/sys',
+    procRoot: env.TUNELOOP_PROC_ROOT || '/proc',
+    binPath: splitPathList(env.PATH),
+    python: env.TUNELOOP_PYTHON || 'python3',
+    casesDirs: splitPathList(env.TUNELOOP_CASES),
+    ncclTestsDirs: splitPathList(env.TUNELOOP_NCCL_TESTS_DIR),
+    metricsHosts: (env.TUNELOOP_METRICS_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+  };
+}
+
+function defaultHome(env: Env): string {
+  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+  return join(state, 'tuneloop');
+}
+
+export function parseToolsets(value: string | undefined): Toolset[] {
+  if (!value || value.trim() === '' || value.trim() === 'all') return [...TOOLSETS];
+  const chosen = new Set<Toolset>(['jobs']);
+  for (const raw of value.split(',')) {
+    const name = raw.trim();
+    if (!name) continue;
+    if (!(TOOLSETS as readonly string[]).includes(name)) {
+      throw new UserError(
+        `Unknown toolset "${name}".`,
+        `Choose from: ${TOOLSETS.join(', ')} (comma-separated), or "all".`,
+      );
+    }
+    chosen.add(name as Toolset);
+  }
+  return TOOLSETS.filter((t) => chosen.has(t));
+}
+
+function parseBool(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === '') return false;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new UserError(`${name}="${value}" is not a boolean.`, `Set ${name} to 1/true or 0/false.`);
+}
+
+function splitPathList(value: string | undefined): string[] {
+  return (value ?? '').split(delimiter).filter(Boolean);
+}

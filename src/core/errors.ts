@@ -1,0 +1,40 @@
+/**
+ * Two kinds of failure, decided where they are thrown:
+ * - UserError: the caller can act on it (bad input, missing binary, no privileges). It reaches the
+ *   client as an `isError` tool result whose text says what was wrong and what to do.
+ * - any other Error: a bug. It is still returned as an error result (the server never crashes on
+ *   a tool call), but its stack goes to stderr for whoever maintains tuneloop.
+ */
+export class UserError extends Error {
+  override readonly name = 'UserError';
+  /** What the caller can do about it: a command to run, a flag to pass, a value range. */
+  readonly hint?: string;
+
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.hint = hint;
+  }
+}
+
+export function isUserError(error: unknown): error is UserError {
+  return error instanceof UserError;
+}
+
+/** The text a client sees for a failed tool call: message, remedy, and the cause when there is one. */
+export function formatErrorText(error: unknown): string {
+  if (error instanceof UserError) {
+    const parts = [error.message];
+    if (error.hint) parts.push(`Remedy: ${error.hint}`);
+    if (error.cause instanceof Error && error.cause.message !== error.message) {
+      parts.push(`Cause: ${error.cause.message}`);
+    }
+    return parts.join('\n');
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return `Internal error in tuneloop: ${message}\nThis is a bug; the server log (stderr) has the stack trace.`;
+}
+
+/** Narrow an unknown thrown value to its message, for places that record failures as data. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,102 @@
+/**
+ * nvidia-smi's query interface, shared by every tool that reads GPUs (snapshot, monitor,
+ * gpu_status, run contexts). `--format=csv,noheader,nounits` prints one line per GPU with the
+ * requested fields in order; a field the GPU does not support prints as `[N/A]` or
+ * `[Not Supported]`, which becomes null with the reason, never zero.
+ */
+import type { Config } from './config.js';
+import { UserError } from './errors.js';
+import { runCommand, spawnChild, type Child } from './exec.js';
+import { findBinary, INSTALL_HINTS } from './probe.js';
+
+export interface GpuField {
+  value: string | number | null;
+  /** Why value is null ("not supported by this GPU", "not available"). */
+  reason?: string;
+}
+
+export type GpuRow = Record<string, GpuField>;
+
+const NULL_MARKERS: Record<string, string> = {
+  '[N/A]': 'not available',
+  'N/A': 'not available',
+  '[Not Supported]': 'not supported by this GPU',
+  '[Unknown Error]': 'nvidia-smi reported an unknown error',
+  '[Insufficient Permissions]': 'insufficient permissions',
+  '[GPU is lost]': 'GPU is lost',
+  '[Requested functionality has been deprecated]': 'deprecated by the driver',
+};
+
+/** Fields whose values are text even when they look numeric. */
+const TEXT_FIELDS = new Set(['name', 'uuid', 'pci.bus_id', 'serial', 'driver_version', 'vbios_version', 'compute_mode', 'pstate']);
+
+export function nvidiaSmiPath(config: Config): string | null {
+  return findBinary('nvidia-smi', config.binPath);
+}
+
+export function requireNvidiaSmi(config: Config): string {
+  const path = nvidiaSmiPath(config);
+  if (!path) throw new UserError('nvidia-smi was not found, so GPUs cannot be read.', `${INSTALL_HINTS['nvidia-smi']}.`);
+  return path;
+}
+
+/** Parse one CSV line of nvidia-smi output for `fields`. Values never contain commas except names, handled by field count. */
+export function parseGpuLine(line: string, fields: readonly string[]): GpuRow {
+  let parts = line.split(',').map((p) => p.trim());
+  // A product name can contain a comma: merge the surplus into the name field.
+  const nameIndex = fields.indexOf('name');
+  if (parts.length > fields.length && nameIndex >= 0) {
+    const surplus = parts.length - fields.length;
+    parts = [...parts.slice(0, nameIndex), parts.slice(nameIndex, nameIndex + surplus + 1).join(','), ...parts.slice(nameIndex + surplus + 1)];
+  }
+  const row: GpuRow = {};
+  fields.forEach((field, i) => {
+    const raw = parts[i];
+    if (raw === undefined) {
+      row[field] = { value: null, reason: 'missing from nvidia-smi output' };
+    } else if (raw in NULL_MARKERS) {
+      row[field] = { value: null, reason: NULL_MARKERS[raw] };
+    } else if (!TEXT_FIELDS.has(field) && raw !== '' && Number.isFinite(Number(raw))) {
+      row[field] = { value: Number(raw) };
+    } else {
+      row[field] = { value: raw };
+    }
+  });
+  return row;
+}
+
+/** One query: a row per GPU. Throws UserError when nvidia-smi is missing or fails. */
+export async function queryGpus(config: Config, fields: readonly string[], target: 'gpu' | 'compute-apps' = 'gpu'): Promise<GpuRow[]> {
+  const bin = requireNvidiaSmi(config);
+  const r = await runCommand([bin, `--query-${target}=${fields.join(',')}`, '--format=csv,noheader,nounits'], { timeoutMs: 20_000 });
+  if (!r.ok) {
+    const why = r.timedOut ? 'timed out after 20 s (a hung driver?)' : (r.stdout + r.stderr).trim().split('\n').slice(-3).join(' | ');
+    throw new UserError(`nvidia-smi failed: ${why}`, 'Check the driver with `nvidia-smi` and the kernel log (diagnose_logs with dmesg) for Xid errors.');
+  }
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('No running'))
+    .map((l) => parseGpuLine(l, fields));
+}
+
+/**
+ * A streaming query (`-lms interval`): one child for the whole session instead of a process per
+ * sample. `onRow` gets each GPU's row as it arrives.
+ */
+export function streamGpus(config: Config, fields: readonly string[], intervalMs: number, maxMs: number, onRow: (row: GpuRow) => void): Child {
+  const bin = requireNvidiaSmi(config);
+  return spawnChild([bin, `--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits', `-lms`, String(intervalMs)], {
+    timeoutMs: maxMs,
+    maxOutputBytes: 64 * 1024,
+    onLine: (line, stream) => {
+      if (stream === 'stdout' && line.trim()) onRow(parseGpuLine(line, fields));
+    },
+  });
+}
+
+/** The plain value of a field, or null. */
+export function num(row: GpuRow, field: string): number | null {
+  const v = row[field]?.value;
+  return typeof v === 'number' ? v : null;
+}

@@ -1,0 +1,197 @@
+/**
+ * Capability probes shared by `tuneloop doctor` and by the tools themselves, so the doctor's
+ * verdict and a tool's refusal always agree. Each probe answers ok / not ok with the detail seen
+ * and, when not ok, the remedy.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config, Toolset } from './config.js';
+import { UserError } from './errors.js';
+import { runCommand } from './exec.js';
+import { readTrimmed } from './proc.js';
+
+export interface ProbeResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  remedy?: string;
+}
+
+/** Install hints for the binaries tuneloop looks for (Debian/Ubuntu package names). */
+export const INSTALL_HINTS: Record<string, string> = {
+  clang: 'apt-get install clang llvm',
+  bpftool: 'apt-get install bpftool (or linux-tools-$(uname -r) on Ubuntu)',
+  'nvidia-smi': 'install the NVIDIA driver (nvidia-smi ships with it); in a container, run with the NVIDIA container toolkit (--gpus all)',
+  mpirun: 'apt-get install openmpi-bin',
+  srun: 'apt-get install slurm-client (and run on a host that belongs to a Slurm cluster)',
+  journalctl: 'journalctl comes with systemd; on hosts without it, pass log files instead',
+  sudo: 'apt-get install sudo, and add a NOPASSWD rule for the scheduler binaries (see README)',
+};
+
+/** First executable named `name` in `dirs` (absolute paths are checked as given). */
+export function findBinary(name: string, dirs: readonly string[]): string | null {
+  const candidates = name.includes('/') ? [name] : dirs.map((d) => join(d, name));
+  for (const path of candidates) {
+    try {
+      if (!statSync(path).isFile()) continue;
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** Like findBinary, but a missing binary is a UserError naming how to install it. */
+export function requireBinary(name: string, dirs: readonly string[], why: string): string {
+  const path = findBinary(name, dirs);
+  if (!path) {
+    throw new UserError(`${name} was not found (${why}).`, `${INSTALL_HINTS[name] ?? `install ${name}`}; searched: ${dirs.join(':') || '(empty PATH)'}.`);
+  }
+  return path;
+}
+
+export function probeBinary(name: string, config: Config): ProbeResult {
+  const path = findBinary(name, config.binPath);
+  return path
+    ? { name, ok: true, detail: path }
+    : { name, ok: false, detail: 'not found on PATH', remedy: INSTALL_HINTS[name] ?? `install ${name}` };
+}
+
+/** sched_ext support as the kernel exposes it under <sysfs>/kernel/sched_ext. */
+export function probeSchedExt(config: Config): ProbeResult {
+  const state = readTrimmed(join(config.sysfsRoot, 'kernel', 'sched_ext', 'state'));
+  if (state === null) {
+    return {
+      name: 'sched_ext',
+      ok: false,
+      detail: `${join(config.sysfsRoot, 'kernel/sched_ext')} is absent: this kernel has no sched_ext`,
+      remedy: 'boot a kernel >= 6.12 built with CONFIG_SCHED_CLASS_EXT=y (plus BPF_SYSCALL, BPF_JIT, DEBUG_INFO_BTF)',
+    };
+  }
+  const ops = readTrimmed(join(config.sysfsRoot, 'kernel', 'sched_ext', 'root', 'ops'));
+  return { name: 'sched_ext', ok: true, detail: `state=${state}${ops ? `, attached: ${ops}` : ''}` };
+}
+
+export function probeBtf(config: Config): ProbeResult {
+  const path = join(config.sysfsRoot, 'kernel', 'btf', 'vmlinux');
+  try {
+    statSync(path);
+    return { name: 'kernel BTF', ok: true, detail: path };
+  } catch {
+    return { name: 'kernel BTF', ok: false, detail: `${path} is absent`, remedy: 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y' };
+  }
+}
+
+/** Root, or passwordless sudo (`sudo -n true`): the only privilege paths tuneloop uses. */
+export async function probePrivilege(config: Config): Promise<ProbeResult & { path: 'root' | 'sudo' | null }> {
+  if (process.getuid?.() === 0) return { name: 'privileges', ok: true, detail: 'running as root', path: 'root' };
+  const sudo = findBinary('sudo', config.binPath);
+  if (sudo) {
+    const r = await runCommand([sudo, '-n', 'true'], { timeoutMs: 5000 });
+    if (r.ok) return { name: 'privileges', ok: true, detail: 'passwordless sudo (sudo -n) works', path: 'sudo' };
+  }
+  return {
+    name: 'privileges',
+    ok: false,
+    detail: sudo ? 'not root, and sudo -n needs a password' : 'not root, and sudo is not installed',
+    remedy: 'run tuneloop as root, or grant a NOPASSWD sudoers rule for the scheduler binaries (see README, "Schedulers")',
+    path: null,
+  };
+}
+
+export interface PythonProbe extends ProbeResult {
+  python: string | null;
+  torch: string | null;
+  triton: string | null;
+  cuda: boolean;
+}
+
+const PYTHON_PROBE = `import json, sys
+out = {"python": sys.version.split()[0], "torch": None, "triton": None, "cuda": False}
+try:
+    import torch
+    out["torch"] = torch.__version__
+    out["cuda"] = bool(torch.cuda.is_available())
+except Exception:
+    pass
+try:
+    import triton
+    out["triton"] = triton.__version__
+except Exception:
+    pass
+print(json.dumps(out))`;
+
+export async function probePython(config: Config): Promise<PythonProbe> {
+  const r = await runCommand([config.python, '-c', PYTHON_PROBE], { timeoutMs: 60_000 });
+  const base = { name: 'python + torch', python: null, torch: null, triton: null, cuda: false };
+  if (!r.ok) {
+    return {
+      ...base,
+      ok: false,
+      detail: r.spawnError ? `${config.python} not found` : `${config.python} failed: ${r.stderr.trim().split('\n').at(-1) ?? ''}`,
+      remedy: 'install python3, or set TUNELOOP_PYTHON to an interpreter that has torch',
+    };
+  }
+  const info = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { python: string; torch: string | null; triton: string | null; cuda: boolean };
+  const detail = `python ${info.python}, torch ${info.torch ?? 'missing'}, triton ${info.triton ?? 'missing'}, CUDA ${info.cuda ? 'available' : 'unavailable'}`;
+  return {
+    ...base,
+    ...info,
+    ok: info.torch !== null,
+    detail,
+    remedy: info.torch ? undefined : `install PyTorch for ${config.python} (pip install torch, or apt-get install python3-torch), or set TUNELOOP_PYTHON`,
+  };
+}
+
+export interface DoctorRow extends ProbeResult {
+  toolset: Toolset;
+  /** What works or not because of this probe. */
+  enables: string;
+}
+
+/** Everything `tuneloop doctor` checks, grouped by the toolset that needs it. */
+export async function runDoctor(config: Config): Promise<DoctorRow[]> {
+  const [privilege, python] = await Promise.all([probePrivilege(config), probePython(config)]);
+  const row = (toolset: Toolset, enables: string, r: ProbeResult): DoctorRow => ({ toolset, enables, ...r });
+  const store: ProbeResult = { name: 'data dir', ok: true, detail: config.home };
+  return [
+    row('history', 'SQLite history, jobs', store),
+    row('observe', 'system_snapshot, system_monitor (/proc)', {
+      name: 'procfs',
+      ok: readTrimmed(join(config.procRoot, 'stat')) !== null,
+      detail: config.procRoot,
+      remedy: 'mount procfs',
+    }),
+    row('observe', 'PSI in system_snapshot/monitor', {
+      name: 'pressure stall info',
+      ok: readTrimmed(join(config.procRoot, 'pressure', 'cpu')) !== null,
+      detail: join(config.procRoot, 'pressure'),
+      remedy: 'boot with psi=1 (CONFIG_PSI)',
+    }),
+    row('observe', 'gpu_status, GPU sections of snapshot/monitor', probeBinary('nvidia-smi', config)),
+    row('observe', 'diagnose_logs from the journal', probeBinary('journalctl', config)),
+    row('sched', 'run_scheduler, stop_scheduler, build_scheduler verification', probeSchedExt(config)),
+    row('sched', 'loading schedulers', privilege),
+    row('sched', 'build_scheduler (compile)', probeBinary('clang', config)),
+    row('sched', 'build_scheduler (vmlinux.h)', probeBinary('bpftool', config)),
+    row('sched', 'build_scheduler (vmlinux.h)', probeBtf(config)),
+    row('nccl', 'run_nccl_tests / nccl_sweep on GPUs', probeBinary('nvidia-smi', config)),
+    row('nccl', 'run_nccl_tests launcher=mpirun', probeBinary('mpirun', config)),
+    row('nccl', 'run_nccl_tests launcher=srun', probeBinary('srun', config)),
+    row('triton', 'triton_verify, triton_profile (torch)', python),
+    row('triton', 'Triton kernels (triton package)', {
+      name: 'triton',
+      ok: python.triton !== null,
+      detail: python.triton ? `triton ${python.triton}` : 'not importable',
+      remedy: 'pip install triton (needs an NVIDIA/AMD GPU for real kernels; TRITON_INTERPRET=1 runs small shapes on CPU)',
+    }),
+    row('triton', 'GPU timings in triton_verify', {
+      name: 'CUDA',
+      ok: python.cuda,
+      detail: python.cuda ? 'torch.cuda.is_available()' : 'torch sees no CUDA device',
+      remedy: 'run on a host with an NVIDIA GPU and a CUDA build of torch; without it, candidates are checked and timed on CPU',
+    }),
+  ];
+}

@@ -1,0 +1,42 @@
+/** Small readers for procfs/sysfs files: missing or unreadable files are `null`, never zero. */
+import { readFileSync, readdirSync } from 'node:fs';
+
+export function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+export function readTrimmed(path: string): string | null {
+  const text = readText(path);
+  return text === null ? null : text.trim();
+}
+
+export function readNumber(path: string): number | null {
+  const text = readTrimmed(path);
+  if (text === null || text === '') return null;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : null;
+}
+
+export function listDir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), as a string.
+ * Together with the pid it identifies a process: pids are recycled, start times are not.
+ */
+export function processStartTime(pid: number): string | undefined {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (!stat) return undefined;
+  // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return rest[19];
+}

@@ -1,0 +1,60 @@
+/**
+ * What one server instance owns: its config, the store, the job manager, and per-server services
+ * (monitor sessions, attached schedulers ...) that need cleanup on shutdown. Tools reach it through
+ * their context; nothing here knows about MCP.
+ */
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { Config } from './config.js';
+import { openStore, type Migration, type Store } from './store.js';
+import { JobManager, jobMigrations } from './jobs.js';
+import { terminateAllChildren } from './exec.js';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly store: Store;
+  readonly jobs: JobManager;
+  /** A per-server singleton, created on first use (e.g. the monitor registry). */
+  service<T>(key: string, create: (rt: Runtime) => T): T;
+  /** Runs on shutdown, newest first, before jobs are stopped and the store is closed. */
+  onShutdown(hook: () => Promise<void> | void): void;
+  shutdown(): Promise<void>;
+}
+
+export function createRuntime(config: Config, migrations: Record<string, Migration[]>): Runtime {
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  const store = openStore(join(config.home, 'tuneloop.db'), { jobs: jobMigrations, ...migrations });
+  const jobs = new JobManager(store, config.home);
+  const services = new Map<string, unknown>();
+  const hooks: (() => Promise<void> | void)[] = [];
+  let stopping: Promise<void> | null = null;
+
+  const runtime: Runtime = {
+    config,
+    store,
+    jobs,
+    service<T>(key: string, create: (rt: Runtime) => T): T {
+      if (!services.has(key)) services.set(key, create(runtime));
+      return services.get(key) as T;
+    },
+    onShutdown(hook) {
+      hooks.push(hook);
+    },
+    shutdown() {
+      stopping ??= (async () => {
+        for (const hook of [...hooks].reverse()) {
+          try {
+            await hook();
+          } catch (error) {
+            process.stderr.write(`tuneloop: shutdown hook failed: ${(error as Error)?.stack ?? error}\n`);
+          }
+        }
+        await jobs.shutdown(1000);
+        await terminateAllChildren();
+        store.close();
+      })();
+      return stopping;
+    },
+  };
+  return runtime;
+}

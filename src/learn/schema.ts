@@ -1,0 +1,63 @@
+import type { Migration } from '../core/store.js';
+
+/**
+ * History: workloads, runs, and config_stats, a per-config aggregate kept up to date in the same
+ * transaction as each run so "best config so far" is an index lookup even over millions of runs.
+ */
+export const historyMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'workloads, runs, config_stats',
+    up: `
+    CREATE TABLE workloads (
+      id INTEGER PRIMARY KEY,
+      name TEXT NOT NULL UNIQUE,
+      description TEXT NOT NULL DEFAULT '',
+      command TEXT,
+      cwd TEXT,
+      env TEXT NOT NULL DEFAULT '{}',
+      shell INTEGER NOT NULL DEFAULT 0,
+      classification TEXT,
+      tags TEXT NOT NULL DEFAULT '[]',
+      created_at TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+      id INTEGER PRIMARY KEY,
+      domain TEXT NOT NULL,
+      workload_id INTEGER REFERENCES workloads(id),
+      config TEXT NOT NULL,
+      config_key TEXT NOT NULL,
+      metrics TEXT NOT NULL,
+      primary_metric TEXT NOT NULL,
+      direction TEXT NOT NULL CHECK (direction IN ('lower', 'higher')),
+      primary_value REAL,
+      context TEXT NOT NULL,
+      status TEXT NOT NULL,
+      job_id TEXT,
+      notes TEXT,
+      created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX runs_group ON runs(workload_id, domain, primary_metric, config_key, primary_value) WHERE status = 'ok';
+    CREATE INDEX runs_time ON runs(created_ms);
+    CREATE INDEX runs_domain_time ON runs(domain, created_ms);
+    CREATE INDEX runs_workload_time ON runs(workload_id, created_ms);
+    CREATE INDEX runs_config_time ON runs(config_key, created_ms);
+    CREATE TABLE config_stats (
+      workload_id INTEGER NOT NULL,
+      domain TEXT NOT NULL,
+      primary_metric TEXT NOT NULL,
+      direction TEXT NOT NULL,
+      config_key TEXT NOT NULL,
+      config TEXT NOT NULL,
+      n INTEGER NOT NULL,
+      mean REAL,
+      median REAL,
+      min REAL,
+      max REAL,
+      last_ms INTEGER NOT NULL,
+      PRIMARY KEY (workload_id, domain, primary_metric, config_key)
+    );
+    CREATE INDEX config_stats_domain ON config_stats(domain, primary_metric);
+    `,
+  },
+];

@@ -1,0 +1,9 @@
+/** Every domain's schema, applied when a store opens; each domain numbers its own migrations. */
+import type { Migration } from './core/store.js';
+import { historyMigrations } from './learn/schema.js';
+import { observeMigrations } from './observe/monitor.js';
+
+export const allMigrations: Record<string, Migration[]> = {
+  history: historyMigrations,
+  observe: observeMigrations,
+};

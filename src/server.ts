@@ -1,0 +1,99 @@
+/**
+ * createServer(): builds the McpServer from the enabled toolsets. No process wiring here (stdin,
+ * signals): cli.ts does that, and tests link this server to a client in memory.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Config } from './core/config.js';
+import { formatErrorText, isUserError } from './core/errors.js';
+import { createRuntime, type Runtime } from './core/runtime.js';
+import type { ToolContext, ToolDefinition } from './core/tool.js';
+import { allTools } from './tools.js';
+import { allMigrations } from './migrations.js';
+import { registerResources } from './mcp/resources.js';
+import { SERVER_VERSION } from './version.js';
+
+export const SERVER_NAME = 'tuneloop';
+
+const INSTRUCTIONS = `tuneloop observes, changes and measures real systems: sched_ext CPU schedulers, NCCL collectives, Triton kernels, and incident evidence on GPU hosts.
+Work in a loop: observe (system_snapshot, gpu_status, diagnose_logs) -> plan (list_schedulers, nccl_params, get_history) -> execute (run_scheduler, run_nccl_tests, triton_verify, benchmark_workload) -> learn (record_run, compare_runs).
+Long operations return {job_id, status: "running"}: poll job_status, stop with job_cancel. Trust a gain only when compare_runs says it is significant.`;
+
+/** The tools a server with this config registers: enabled toolsets, minus writers in read-only mode. */
+export function selectTools(config: Pick<Config, 'toolsets' | 'readOnly'>): ToolDefinition[] {
+  return allTools.filter(
+    (t) => config.toolsets.includes(t.toolset) && (!config.readOnly || t.annotations.readOnlyHint),
+  );
+}
+
+export interface TuneloopServer {
+  server: McpServer;
+  runtime: Runtime;
+  close(): Promise<void>;
+}
+
+export function createServer(config: Config): TuneloopServer {
+  const runtime = createRuntime(config, allMigrations);
+  const server = new McpServer(
+    { name: SERVER_NAME, version: SERVER_VERSION },
+    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+  );
+  for (const tool of selectTools(config)) registerTool(server, runtime, tool);
+  registerResources(server, runtime);
+  return {
+    server,
+    runtime,
+    async close() {
+      await runtime.shutdown();
+      await server.close().catch(() => {});
+    },
+  };
+}
+
+function registerTool(server: McpServer, runtime: Runtime, tool: ToolDefinition): void {
+  const shape = tool.input.shape;
+  const input = z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `Unknown argument(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; ${tool.name} takes: ${Object.keys(shape).join(', ') || 'no arguments'}`
+        : undefined,
+  });
+  server.registerTool(
+    tool.name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: input,
+      outputSchema: tool.output,
+      annotations: { title: tool.title, ...tool.annotations },
+    },
+    async (args: unknown, extra): Promise<CallToolResult> => {
+      const progressToken = extra._meta?.progressToken;
+      let lastProgress = 0;
+      const ctx: ToolContext = {
+        runtime,
+        signal: extra.signal,
+        reportProgress(p) {
+          if (progressToken === undefined) return;
+          const now = Date.now();
+          if (now - lastProgress < 250) return;
+          lastProgress = now;
+          extra
+            .sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken, progress: p.done ?? 0, total: p.total, message: p.message },
+            })
+            .catch(() => {});
+        },
+      };
+      try {
+        const result = await tool.handler(args as never, ctx);
+        return { content: [{ type: 'text', text: tool.summarize(result) }], structuredContent: result };
+      } catch (error) {
+        if (!isUserError(error)) process.stderr.write(`tuneloop: ${tool.name} failed: ${(error as Error)?.stack ?? error}\n`);
+        return { isError: true, content: [{ type: 'text', text: formatErrorText(error) }] };
+      }
+    },
+  );
+}
