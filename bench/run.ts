@@ -1,0 +1,21 @@
+/**
+ * `npm run bench [name...]`: runs the benchmarks (all, or those whose name contains an argument)
+ * and prints each figure with its baseline and target. Add a benchmark: a module exporting
+ * `run(): Promise<BenchFigure[]>`, listed below.
+ */
+import { printFigure, type BenchFigure } from './lib.js';
+
+const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> }>> = {
+};
+
+const filters = process.argv.slice(2);
+let missed = 0;
+for (const [name, load] of Object.entries(BENCHES)) {
+  if (filters.length && !filters.some((f) => name.includes(f))) continue;
+  process.stdout.write(`\n== ${name}\n`);
+  for (const figure of await (await load()).run()) {
+    printFigure(figure);
+    if (!figure.met) missed++;
+  }
+}
+process.stdout.write(`\n${missed === 0 ? 'All targets met.' : `${missed} target(s) missed.`}\n`);
