@@ -47,7 +47,7 @@ export function parseGpuLine(line: string, fields: readonly string[]): GpuRow {
   const nameIndex = fields.indexOf('name');
   if (parts.length > fields.length && nameIndex >= 0) {
     const surplus = parts.length - fields.length;
-    parts = [...parts.slice(0, nameIndex), parts.slice(nameIndex, nameIndex + surplus + 1).join(','), ...parts.slice(nameIndex + surplus + 1)];
+    parts = [...parts.slice(0, nameIndex), parts.slice(nameIndex, nameIndex + surplus + 1).join(', '), ...parts.slice(nameIndex + surplus + 1)];
   }
   const row: GpuRow = {};
   fields.forEach((field, i) => {

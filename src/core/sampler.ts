@@ -35,12 +35,13 @@ export interface SamplerSummary {
   missing: { source: string; reason: string }[];
 }
 
-class Series {
+/** One metric: exact count, mean, min and max; percentiles from a bounded uniform reservoir. */
+export class Series {
   n = 0;
   sum = 0;
   min = Infinity;
   max = -Infinity;
-  private readonly reservoir: number[] = [];
+  readonly reservoir: number[] = [];
   private seen = 0;
 
   add(value: number): void {

@@ -130,11 +130,14 @@ export function readCgroup(config: Config): CgroupLimits | null {
     .trim()
     .split('\n')
     .map((l) => {
-      const [, controllers, path] = /^(\d+):([^:]*):(.*)$/.exec(l) ?? [];
+      const [, , controllers, path] = /^(\d+):([^:]*):(.*)$/.exec(l) ?? [];
       return { controllers: (controllers ?? '').split(',').filter(Boolean), path: path ?? '/' };
     });
-  const resolve = (mount: { root: string; point: string }, path: string) =>
-    join(mount.point, mount.root !== '/' && path.startsWith(mount.root) ? path.slice(mount.root.length) : path);
+  // Mount points are absolute host paths; those under /sys follow sysfsRoot so fake trees work.
+  const resolve = (mount: { root: string; point: string }, path: string) => {
+    const point = mount.point.startsWith('/sys/') ? join(config.sysfsRoot, mount.point.slice(5)) : mount.point;
+    return join(point, mount.root !== '/' && path.startsWith(mount.root) ? path.slice(mount.root.length) : path);
+  };
   const unlimited = (n: number | null) => (n === null || n >= 2 ** 62 ? null : n);
 
   const v1 = (controller: string) => {
