@@ -10,8 +10,8 @@ export const jobStatusTool = defineTool({
   toolset: 'jobs',
   title: 'Job status',
   description:
-    'Status of a job started by another tool (run_nccl_tests, nccl_sweep, benchmark_workload, build_scheduler, triton_verify, triton_profile): ' +
-    'long-polls up to wait_s for it to finish, then returns status, progress, the log tail, and the result once it has succeeded.',
+    'Status of a job started by another tool, waiting up to wait_s for it to finish. ' +
+    'Jobs come from run_nccl_tests, nccl_sweep, benchmark_workload, build_scheduler, triton_verify and triton_profile; the answer has status, progress, the log tail, and the result once it has succeeded.',
   annotations: READ_ONLY,
   input: z.object({
     job_id: jobId,

@@ -125,7 +125,7 @@ export const recordRunTool = defineTool({
     direction,
     context: z.record(z.string(), z.unknown()).optional().describe('Anything else about the conditions (GPUs, versions, load).'),
     status: z.enum(RUN_STATUSES).default('ok').describe('ok, failed, timeout, canceled, or invalid (e.g. wrong results). Only ok runs count in statistics.'),
-    notes: z.string().max(4000).optional(),
+    notes: z.string().max(4000).optional().describe('Free text: what was special about this run.'),
   }),
   output: z.object({ run: runSchema }),
   async handler(args, { runtime }) {
@@ -141,21 +141,21 @@ export const getHistoryTool = defineTool({
   toolset: 'history',
   title: 'Query run history',
   description:
-    'Runs filtered by workload, domain, config_key, metric, status and time, sorted by time or by the primary metric (best first), paginated; ' +
+    'Query recorded runs and the best config so far. Runs are filtered by workload, domain, config_key, metric, status and time, sorted by time or by the primary metric (best first), paginated; ' +
     'plus per-config aggregates (n, median, mean, min, max of the primary metric over all ok runs) and the best config so far. ' +
     'Use before choosing what to try next; use compare_runs to decide whether a difference is real.',
   annotations: READ_ONLY,
   input: z.object({
     workload: workloadRef.optional(),
-    domain: z.enum(DOMAINS).optional(),
+    domain: z.enum(DOMAINS).optional().describe('Only runs of this domain.'),
     config_key: z.string().optional().describe('Only runs of this config.'),
     metric: z.string().optional().describe('Only runs whose primary metric is this.'),
-    status: z.enum(RUN_STATUSES).optional(),
+    status: z.enum(RUN_STATUSES).optional().describe('Only runs with this status.'),
     since: timeArg('Only runs at or after').optional(),
     until: timeArg('Only runs at or before').optional(),
     sort: z.enum(['time', 'primary']).default('time').describe('time: newest first; primary: best primary value first.'),
-    limit: z.number().int().min(1).max(200).default(20),
-    offset: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(200).default(20).describe('Runs per page.'),
+    offset: z.number().int().min(0).default(0).describe('Runs to skip (use next_offset).'),
     aggregates: z.boolean().default(true).describe('Include per-config aggregates and the best config.'),
   }),
   output: z.object({

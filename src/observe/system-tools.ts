@@ -156,12 +156,12 @@ export const systemMonitorTool = defineTool({
   toolset: 'observe',
   title: 'Monitor the system',
   description:
-    'Sample /proc over time: total and per-CPU utilisation, memory, context switches, runnable/blocked tasks, PSI stall % for cpu/memory/io, ' +
+    'Watch the system over time. Samples /proc: total and per-CPU utilisation, memory, context switches, runnable/blocked tasks, PSI stall % for cpu/memory/io, ' +
     'schedstat run delay, and GPU utilisation/memory/power when nvidia-smi exists. start returns a session_id (several may run at once); ' +
     'status shows the latest values; stop returns mean/p50/p95/min/max per metric and stores the summary. Sessions stop themselves after max_duration_s.',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: z.object({
-    action: z.enum(['start', 'stop', 'status']),
+    action: z.enum(['start', 'stop', 'status']).describe('start a session, stop one (returns its summary), or status of one/all.'),
     session_id: z.string().optional().describe('stop/status: the session (status without it lists all).'),
     interval_ms: z.number().int().min(100).max(10_000).default(1000).describe('start: sampling interval.'),
     max_duration_s: z.number().int().min(1).max(86_400).default(600).describe('start: the session stops sampling after this long.'),
