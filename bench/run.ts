@@ -6,6 +6,9 @@
 import { printFigure, type BenchFigure } from './lib.js';
 
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> }>> = {
+  server: () => import('./server.bench.js'),
+  history: () => import('./history.bench.js'),
+  monitor: () => import('./monitor.bench.js'),
 };
 
 const filters = process.argv.slice(2);

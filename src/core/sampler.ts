@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { Child } from './exec.js';
 import { num, nvidiaSmiPath, streamGpus } from './nvidia.js';
-import { readText } from './proc.js';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 export const RESERVOIR = 4096;
 
@@ -84,6 +84,9 @@ interface Reading {
 }
 
 const PSI_KEYS = ['cpu_some', 'memory_some', 'memory_full', 'io_some', 'io_full'] as const;
+const PSI_TOTAL = /^(some|full) .*total=(\d+)/gm;
+const MEM_TOTAL = /^MemTotal:\s+(\d+)/m;
+const MEM_AVAILABLE = /^MemAvailable:\s+(\d+)/m;
 const GPU_FIELDS = ['index', 'utilization.gpu', 'utilization.memory', 'memory.used', 'power.draw'];
 
 export interface SamplerOptions {
@@ -97,6 +100,8 @@ export class Sampler {
   private readonly series = new Map<string, Series>();
   private readonly perCpu = new Map<number, Series>();
   private readonly missing = new Map<string, string>();
+  private readonly fds = new Map<string, number>();
+  private buffer = Buffer.alloc(16 * 1024);
   private timer: NodeJS.Timeout | undefined;
   private stopTimer: NodeJS.Timeout | undefined;
   private gpuChild: Child | undefined;
@@ -136,6 +141,8 @@ export class Sampler {
     this.stoppedAt = Date.now();
     clearInterval(this.timer);
     clearTimeout(this.stopTimer);
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
     void this.gpuChild?.terminate('SIGTERM');
   }
 
@@ -208,12 +215,41 @@ export class Sampler {
     this.add('mem.available_mib', mem.availableMib);
   }
 
+  /**
+   * Read a source. Files stay open and are re-read from offset 0 (procfs regenerates them on each
+   * read): at 10 Hz, open/close per sample would cost more than the reading. A source missing once
+   * is not retried (sources do not appear at run time).
+   */
+  private source(path: string, whyMissing: string): string | null {
+    const name = `/proc/${path}`;
+    if (this.missing.has(name)) return null;
+    let fd = this.fds.get(path);
+    if (fd === undefined) {
+      try {
+        fd = openSync(join(this.config.procRoot, path), 'r');
+      } catch {
+        this.missing.set(name, whyMissing);
+        return null;
+      }
+      this.fds.set(path, fd);
+    }
+    try {
+      let length = 0;
+      for (let n; (n = readSync(fd, this.buffer, length, this.buffer.length - length, length)) > 0; ) {
+        length += n;
+        if (length === this.buffer.length) this.buffer = Buffer.concat([this.buffer, Buffer.alloc(this.buffer.length)]);
+      }
+      return this.buffer.toString('latin1', 0, length);
+    } catch {
+      this.missing.set(name, `${whyMissing} (read failed)`);
+      return null;
+    }
+  }
+
   private read(): Reading {
-    const proc = this.config.procRoot;
     const reading: Reading = { at: performance.now(), cpus: new Map(), ctxt: null, procsRunning: null, procsBlocked: null, psi: {}, runDelayNs: null };
-    const stat = readText(join(proc, 'stat'));
-    if (stat === null) this.missing.set('/proc/stat', 'unreadable');
-    else {
+    const stat = this.source('stat', 'unreadable');
+    if (stat !== null) {
       for (const line of stat.split('\n')) {
         if (line.startsWith('cpu')) {
           const [name, ...f] = line.split(/\s+/);
@@ -228,20 +264,13 @@ export class Sampler {
       }
     }
     for (const resource of ['cpu', 'memory', 'io'] as const) {
-      const text = readText(join(proc, 'pressure', resource));
-      if (text === null) {
-        this.missing.set(`/proc/pressure/${resource}`, 'absent: kernel without PSI (CONFIG_PSI, or boot with psi=1)');
-        continue;
-      }
-      for (const line of text.split('\n')) {
-        const m = /^(some|full) .*total=(\d+)/.exec(line);
-        if (m) reading.psi[`${resource}_${m[1]}`] = Number(m[2]);
-      }
+      const text = this.source(`pressure/${resource}`, 'absent: kernel without PSI (CONFIG_PSI, or boot with psi=1)');
+      if (text === null) continue;
+      for (const m of text.matchAll(PSI_TOTAL)) reading.psi[`${resource}_${m[1]}`] = Number(m[2]);
     }
     for (const key of PSI_KEYS) reading.psi[key] ??= null;
-    const schedstat = readText(join(proc, 'schedstat'));
-    if (schedstat === null) this.missing.set('/proc/schedstat', 'absent: kernel without CONFIG_SCHEDSTATS');
-    else {
+    const schedstat = this.source('schedstat', 'absent: kernel without CONFIG_SCHEDSTATS');
+    if (schedstat !== null) {
       // "cpuN yld_count 0 sched_count sched_goidle ttwu_count ttwu_local rq_cpu_time run_delay pcount"
       let sum = 0;
       for (const line of schedstat.split('\n')) {
@@ -253,14 +282,10 @@ export class Sampler {
   }
 
   private readMemory(): { usedPct: number | null; availableMib: number | null } {
-    const text = readText(join(this.config.procRoot, 'meminfo'));
-    if (text === null) {
-      this.missing.set('/proc/meminfo', 'unreadable');
-      return { usedPct: null, availableMib: null };
-    }
-    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
-    const total = kb('MemTotal');
-    const available = kb('MemAvailable');
+    const text = this.source('meminfo', 'unreadable');
+    if (text === null) return { usedPct: null, availableMib: null };
+    const total = Number(MEM_TOTAL.exec(text)?.[1] ?? NaN);
+    const available = Number(MEM_AVAILABLE.exec(text)?.[1] ?? NaN);
     return { usedPct: (100 * (total - available)) / total, availableMib: available / 1024 };
   }
 

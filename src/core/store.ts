@@ -26,6 +26,8 @@ export interface Store {
   readonly path: string;
   /** Run `fn` in an IMMEDIATE transaction: all of it lands or none of it does. */
   write<T>(fn: (db: Db) => T): T;
+  /** A prepared statement for `sql`, compiled once per store (hot paths re-run the same SQL). */
+  statement(sql: string): Database.Statement;
   close(): void;
 }
 
@@ -39,9 +41,15 @@ export function openStore(path: string, migrations: Record<string, Migration[]>)
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
 
+  const statements = new Map<string, Database.Statement>();
   const store: Store = {
     db,
     path,
+    statement(sql) {
+      let stmt = statements.get(sql);
+      if (!stmt) statements.set(sql, (stmt = db.prepare(sql)));
+      return stmt;
+    },
     write<T>(fn: (d: Db) => T): T {
       return db.transaction(() => fn(db)).immediate();
     },

@@ -221,7 +221,7 @@ export function queryRuns(store: Store, q: HistoryQuery): { runs: Run[]; has_mor
     q.sort === 'primary'
       ? `ORDER BY primary_value IS NULL, CASE direction WHEN 'lower' THEN primary_value ELSE -primary_value END, id DESC`
       : 'ORDER BY created_ms DESC, id DESC';
-  const rows = store.db.prepare(`SELECT * FROM runs ${sql} ${order} LIMIT @limit OFFSET @offset`).all({
+  const rows = store.statement(`SELECT * FROM runs ${sql} ${order} LIMIT @limit OFFSET @offset`).all({
     ...params,
     limit: q.limit + 1,
     offset: q.offset,
@@ -244,8 +244,8 @@ export function configAggregates(
   limit: number,
 ): ConfigAggregate[] {
   const { sql, params } = whereClause(f);
-  const rows = store.db
-    .prepare(
+  const rows = store
+    .statement(
       `SELECT * FROM config_stats ${sql}
        ORDER BY CASE direction WHEN 'lower' THEN median ELSE -median END, n DESC LIMIT @limit`,
     )
@@ -275,4 +275,24 @@ function toRun(row: RunRow): Run {
     notes: row.notes,
     created_at: new Date(row.created_ms).toISOString(),
   };
+}
+
+/**
+ * Recompute every config aggregate from the runs in one pass (window functions): for bulk imports
+ * that insert runs directly, and for repairing a store by hand.
+ */
+export function rebuildConfigStats(db: Db): void {
+  db.exec(`
+    DELETE FROM config_stats;
+    INSERT INTO config_stats (workload_id, domain, primary_metric, direction, config_key, config, n, mean, median, min, max, last_ms)
+    SELECT COALESCE(workload_id, 0), domain, primary_metric, MIN(direction), config_key, MIN(config), MAX(cnt), AVG(primary_value),
+           AVG(CASE WHEN rn IN ((cnt + 1) / 2, (cnt + 2) / 2) THEN primary_value END),
+           MIN(primary_value), MAX(primary_value), MAX(created_ms)
+    FROM (
+      SELECT *, ROW_NUMBER() OVER g AS rn, COUNT(*) OVER (PARTITION BY workload_id, domain, primary_metric, config_key) AS cnt
+      FROM runs WHERE status = 'ok' AND primary_value IS NOT NULL
+      WINDOW g AS (PARTITION BY workload_id, domain, primary_metric, config_key ORDER BY primary_value)
+    )
+    GROUP BY workload_id, domain, primary_metric, config_key;
+  `);
 }

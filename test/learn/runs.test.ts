@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { openStore } from '../../src/core/store.js';
-import { configAggregates, queryRuns, recordRun, selectRuns } from '../../src/learn/runs.js';
+import { configAggregates, queryRuns, rebuildConfigStats, recordRun, selectRuns } from '../../src/learn/runs.js';
 import { historyMigrations } from '../../src/learn/schema.js';
 import { createWorkload } from '../../src/learn/workloads.js';
 import { canonicalJson, configKey } from '../../src/learn/canonical.js';
@@ -100,5 +100,17 @@ describe('queryRuns', () => {
     const now = Date.now();
     expect(queryRuns(s, { since_ms: now + 60_000, sort: 'time', limit: 10, offset: 0 }).runs).toHaveLength(0);
     expect(queryRuns(s, { since_ms: now - 60_000, sort: 'time', limit: 10, offset: 0 }).runs).toHaveLength(1);
+  });
+});
+
+describe('rebuildConfigStats', () => {
+  it('recomputes the same aggregates that recording maintains', () => {
+    const s = store();
+    for (const v of [5, 1, 3, 9, 7, 2]) recordRun(s, run({ c: 'a' }, v));
+    for (const v of [4, 8, 6]) recordRun(s, run({ c: 'b' }, v));
+    const before = configAggregates(s, {}, 10);
+    s.write((db) => rebuildConfigStats(db));
+    expect(configAggregates(s, {}, 10)).toEqual(before);
+    expect(before.map((a) => [a.n, a.median])).toEqual([[6, 4], [3, 6]]);
   });
 });
