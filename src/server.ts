@@ -51,7 +51,8 @@ export function createServer(config: Config): TuneloopServer {
   };
 }
 
-function registerTool(server: McpServer, runtime: Runtime, tool: ToolDefinition): void {
+/** Register one tool: strict input, structured output, UserErrors as isError results with their remedy. */
+export function registerTool(server: McpServer, runtime: Runtime, tool: ToolDefinition): void {
   const shape = tool.input.shape;
   const input = z.strictObject(shape, {
     error: (issue) =>

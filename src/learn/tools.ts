@@ -32,7 +32,7 @@ export const runSchema = z.object({
   primary_metric: z.string(),
   direction,
   primary_value: z.number().nullable(),
-  context: z.record(z.string(), z.unknown()),
+  context: z.record(z.string(), z.unknown()).optional().describe('Host, kernel, GPUs, versions... (get_history: only with include_context).'),
   status: z.enum(RUN_STATUSES),
   job_id: z.string().nullable(),
   notes: z.string().nullable(),
@@ -157,6 +157,7 @@ export const getHistoryTool = defineTool({
     limit: z.number().int().min(1).max(200).default(20).describe('Runs per page.'),
     offset: z.number().int().min(0).default(0).describe('Runs to skip (use next_offset).'),
     aggregates: z.boolean().default(true).describe('Include per-config aggregates and the best config.'),
+    include_context: z.boolean().default(false).describe("Include each run's context (host, kernel, GPUs, versions); off to keep answers small."),
   }),
   output: z.object({
     runs: z.array(runSchema),
@@ -177,7 +178,9 @@ export const getHistoryTool = defineTool({
       since_ms: parseTime(args.since, 'since'),
       until_ms: parseTime(args.until, 'until'),
     };
-    const { runs, has_more } = queryRuns(store, { ...filter, sort: args.sort, limit: args.limit, offset: args.offset });
+    const page = queryRuns(store, { ...filter, sort: args.sort, limit: args.limit, offset: args.offset });
+    const runs = args.include_context ? page.runs : page.runs.map(({ context: _context, ...run }) => run);
+    const has_more = page.has_more;
     const aggregates = args.aggregates ? configAggregates(store, filter, 10) : [];
     return {
       runs,
