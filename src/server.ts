@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Config } from './core/config.js';
 import { formatErrorText, isUserError } from './core/errors.js';
 import { createRuntime, type Runtime } from './core/runtime.js';
+import { describeBug } from './core/log.js';
 import type { ToolContext, ToolDefinition } from './core/tool.js';
 import { allTools } from './tools.js';
 import { allMigrations } from './migrations.js';
@@ -39,6 +40,10 @@ export function createServer(config: Config): TuneloopServer {
     { name: SERVER_NAME, version: SERVER_VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
+  // The client sees tuneloop's diagnostics in its own log once connected (it may set the level).
+  runtime.logger.addSink((level, message) => {
+    if (server.isConnected()) server.sendLoggingMessage({ level, logger: SERVER_NAME, data: message }).catch(() => {});
+  });
   for (const tool of selectTools(config)) registerTool(server, runtime, tool);
   registerResources(server, runtime);
   return {
@@ -92,7 +97,7 @@ export function registerTool(server: McpServer, runtime: Runtime, tool: ToolDefi
         const result = await tool.handler(args as never, ctx);
         return { content: [{ type: 'text', text: tool.summarize(result) }], structuredContent: result };
       } catch (error) {
-        if (!isUserError(error)) process.stderr.write(`tuneloop: ${tool.name} failed: ${(error as Error)?.stack ?? error}\n`);
+        if (!isUserError(error)) runtime.log('error', `${tool.name} failed: ${describeBug(error)}`);
         return { isError: true, content: [{ type: 'text', text: formatErrorText(error) }] };
       }
     },

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { UserError, formatErrorText } from './errors.js';
 import type { Migration, Store } from './store.js';
 import { processStartTime } from './proc.js';
+import { describeBug, Logger } from './log.js';
 
 export const JOB_STATUSES = ['running', 'succeeded', 'failed', 'canceled', 'interrupted'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -131,6 +132,7 @@ export class JobManager {
   constructor(
     private readonly store: Store,
     private readonly home: string,
+    private readonly logger: Logger = new Logger(),
   ) {
     this.markOrphansInterrupted();
   }
@@ -197,7 +199,7 @@ export class JobManager {
         } else {
           status = 'failed';
           error = formatErrorText(err);
-          if (!(err instanceof UserError)) process.stderr.write(`tuneloop: job ${id} (${kind}) failed: ${(err as Error)?.stack ?? err}\n`);
+          if (!(err instanceof UserError)) this.logger.log('error', `job ${id} (${kind}) failed: ${describeBug(err)}`);
         }
         ctx.log(`[tuneloop] job ${status}: ${error}`);
       }

@@ -9,11 +9,15 @@ import type { Config } from './config.js';
 import { openStore, type Migration, type Store } from './store.js';
 import { JobManager, jobMigrations } from './jobs.js';
 import { terminateAllChildren } from './exec.js';
+import { describeBug, Logger, type LogLevel } from './log.js';
 
 export interface Runtime {
   readonly config: Config;
   readonly store: Store;
   readonly jobs: JobManager;
+  readonly logger: Logger;
+  /** Diagnostics to stderr and to the client's log. */
+  log(level: LogLevel, message: string): void;
   /** A per-server singleton, created on first use (e.g. the monitor registry). */
   service<T>(key: string, create: (rt: Runtime) => T): T;
   /** Runs on shutdown, newest first, before jobs are stopped and the store is closed. */
@@ -24,7 +28,8 @@ export interface Runtime {
 export function createRuntime(config: Config, migrations: Record<string, Migration[]>): Runtime {
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const store = openStore(join(config.home, 'tuneloop.db'), { jobs: jobMigrations, ...migrations });
-  const jobs = new JobManager(store, config.home);
+  const logger = new Logger();
+  const jobs = new JobManager(store, config.home, logger);
   const services = new Map<string, unknown>();
   const hooks: (() => Promise<void> | void)[] = [];
   let stopping: Promise<void> | null = null;
@@ -33,6 +38,8 @@ export function createRuntime(config: Config, migrations: Record<string, Migrati
     config,
     store,
     jobs,
+    logger,
+    log: (level, message) => logger.log(level, message),
     service<T>(key: string, create: (rt: Runtime) => T): T {
       if (!services.has(key)) services.set(key, create(runtime));
       return services.get(key) as T;
@@ -46,7 +53,7 @@ export function createRuntime(config: Config, migrations: Record<string, Migrati
           try {
             await hook();
           } catch (error) {
-            process.stderr.write(`tuneloop: shutdown hook failed: ${(error as Error)?.stack ?? error}\n`);
+            logger.log('error', `shutdown hook failed: ${describeBug(error)}`);
           }
         }
         await jobs.shutdown(1000);
