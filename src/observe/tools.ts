@@ -1,4 +1,5 @@
 /** The observe toolset: the host, its GPUs, its logs and its metrics. */
 import { systemTools } from './system-tools.js';
+import { diagnoseLogsTool } from './diagnose-tool.js';
 
-export const observeTools = [...systemTools];
+export const observeTools = [...systemTools, diagnoseLogsTool];
