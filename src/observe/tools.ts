@@ -1,5 +1,6 @@
 /** The observe toolset: the host, its GPUs, its logs and its metrics. */
 import { systemTools } from './system-tools.js';
 import { diagnoseLogsTool } from './diagnose-tool.js';
+import { gpuStatusTool } from './gpu-tool.js';
 
-export const observeTools = [...systemTools, diagnoseLogsTool];
+export const observeTools = [...systemTools, gpuStatusTool, diagnoseLogsTool];
