@@ -2,5 +2,6 @@
 import { systemTools } from './system-tools.js';
 import { diagnoseLogsTool } from './diagnose-tool.js';
 import { gpuStatusTool } from './gpu-tool.js';
+import { scrapeMetricsTool } from './metrics-tool.js';
 
-export const observeTools = [...systemTools, gpuStatusTool, diagnoseLogsTool];
+export const observeTools = [...systemTools, gpuStatusTool, diagnoseLogsTool, scrapeMetricsTool];
