@@ -132,7 +132,7 @@ export class LineAnalyzer {
     }
 
     if (this.catalog.maxBefore > 0) {
-      rt.recent.push({ line: lineNo, text: clip(text, CONTEXT_CHARS) });
+      rt.recent.push({ line: lineNo, text });
       if (rt.recent.length > this.catalog.maxBefore) rt.recent.shift();
     }
   }
@@ -182,7 +182,7 @@ export class LineAnalyzer {
     const evidence: Evidence = { source: rt.stats.name, line: lineNo, time: formatStamp(stamp), text: clip(text, EVIDENCE_CHARS) };
     if (state.evidence.length < Math.max(1, this.options.maxEvidence - 1)) {
       if (state.evidence.length === 0) {
-        if (sig.context_before) evidence.context_before = rt.recent.slice(-sig.context_before).map((r) => r.text);
+        if (sig.context_before) evidence.context_before = rt.recent.slice(-sig.context_before).map((r) => clip(r.text, CONTEXT_CHARS));
         if (sig.context_after) {
           evidence.context_after = [];
           rt.pendingAfter.push({ evidence, remaining: sig.context_after });
@@ -195,8 +195,10 @@ export class LineAnalyzer {
   private countField(state: CaseState, field: string, value: string): void {
     let values = state.fields.get(field);
     if (!values) state.fields.set(field, (values = new Map()));
-    const v = clip(value, 200);
-    if (values.has(v) || values.size < FIELD_VALUES) values.set(v, (values.get(v) ?? 0) + 1);
+    const v = value.length > 200 ? clip(value, 200) : value;
+    const known = values.get(v);
+    if (known !== undefined) values.set(v, known + 1);
+    else if (values.size < FIELD_VALUES) values.set(clip(v, 200), 1);
     else state.fieldsTruncated = true;
   }
 
@@ -209,7 +211,7 @@ export class LineAnalyzer {
         return;
       }
       state = { count: 0, sample: { source, line: lineNo, time: formatStamp(stamp), text: clip(text, EVIDENCE_CHARS) } };
-      this.patterns.set(key, state);
+      this.patterns.set(clip(key, 200), state);
     }
     state.count++;
     widen(state, stamp);
@@ -247,6 +249,11 @@ function widen(range: TimeRange, stamp: Stamp): void {
   }
 }
 
+/**
+ * A bounded copy of `text` that does not pin the string it came from: V8 keeps a slice or regex
+ * group of a 1 MiB read chunk alive as a view of the whole chunk, so stored strings are copied.
+ */
 function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return Buffer.from(cut, 'utf8').toString('utf8');
 }
