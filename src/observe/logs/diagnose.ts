@@ -6,8 +6,8 @@ import type { Config } from '../../core/config.js';
 import { SEVERITIES, loadCatalog, type Catalog, type Severity } from './catalog.js';
 import { buildFindings, type Correlation, type Finding } from './analyze.js';
 import { LineAnalyzer, type Evidence } from './matcher.js';
-import { readDmesg, readFileTail, readJournal, readText, type ReadOutcome } from './sources.js';
-import { formatStamp } from './timestamps.js';
+import { readDmesg, readEnds, readFileTail, readJournal, readText, type ReadOutcome } from './sources.js';
+import { datedMs, formatStamp } from './timestamps.js';
 
 export interface DiagnoseRequest {
   text?: string;
@@ -59,7 +59,8 @@ export interface DiagnoseResult {
 }
 
 export async function diagnose(config: Config, req: DiagnoseRequest, signal?: AbortSignal, catalog: Catalog = loadCatalog()): Promise<DiagnoseResult> {
-  const analyzer = new LineAnalyzer(catalog, { maxEvidence: req.maxEvidence, now: req.now ?? Date.now(), bootTimeMs: req.bootTimeMs });
+  const now = req.now ?? (await referenceTime(req)) ?? Date.now();
+  const analyzer = new LineAnalyzer(catalog, { maxEvidence: req.maxEvidence, now, bootTimeMs: req.bootTimeMs });
   const ingest = async (name: string, read: (sink: (line: string, no: number) => void) => Promise<ReadOutcome> | ReadOutcome): Promise<void> => {
     const stats = analyzer.source(name);
     const outcome = await read((line, no) => analyzer.feed(name, line, no));
@@ -108,4 +109,25 @@ export async function diagnose(config: Config, req: DiagnoseRequest, signal?: Ab
       })),
     },
   };
+}
+
+/**
+ * The latest dated line at either end of the text and files: year-less lines (PyTorch, vLLM,
+ * syslog) from an incident months ago then land in its year, not this one, and correlate with
+ * the journal's dated lines.
+ */
+async function referenceTime(req: DiagnoseRequest): Promise<number | undefined> {
+  const ENDS = 64 * 1024;
+  const texts = [
+    ...(req.text !== undefined ? [req.text.length > 2 * ENDS ? `${req.text.slice(0, ENDS)}\n${req.text.slice(-ENDS)}` : req.text] : []),
+    ...(await Promise.all([...req.files, ...(req.jobLog ? [req.jobLog.path] : [])].map((f) => readEnds(f, ENDS)))),
+  ];
+  let latest: number | undefined;
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      const ms = datedMs(line);
+      if (ms !== undefined && (latest === undefined || ms > latest)) latest = ms;
+    }
+  }
+  return latest;
 }

@@ -99,6 +99,26 @@ export async function readFileTail(path: string, field: string, maxBytes: number
   return { bytes: position - start, notes };
 }
 
+/** The first and last `bytes` of a file (all of it when small): enough to find its dated lines. */
+export async function readEnds(path: string, bytes: number): Promise<string> {
+  try {
+    const handle = await open(path, 'r');
+    try {
+      const { size } = await handle.stat();
+      const head = Buffer.alloc(Math.min(bytes, size));
+      await handle.read(head, 0, head.length, 0);
+      if (size <= bytes) return head.toString('utf8');
+      const tail = Buffer.alloc(Math.min(bytes, size - bytes));
+      await handle.read(tail, 0, tail.length, size - tail.length);
+      return `${head.toString('utf8')}\n${tail.toString('utf8')}`;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return ''; // the real read reports the error with its field name
+  }
+}
+
 function fileError(path: string, field: string, error: unknown): UserError {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new UserError(`${field}: "${path}" does not exist.`, 'Check the path (rotated logs: kern.log.1, syslog.1).');

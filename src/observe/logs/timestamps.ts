@@ -8,8 +8,9 @@
  * - syslog (`Mar  5 10:12:33 host ...`, which may still carry the kernel's `[1234.5]` after it);
  * - vLLM (`INFO 03-05 10:12:33 [file.py:12]`, optionally after `(EngineCore_0 pid=12) `) and
  *   glog/c10 as PyTorch prints it (`[rank0]:[E0305 10:12:33.123456 ...]`, `E0305 10:12:33.123 ...`).
- * Formats without a year take the year that puts the time at most a day in the future of `now`;
- * formats without a zone are local time.
+ * Formats without a year take the year that puts the time at most a day in the future of a
+ * reference: the latest dated line of the input when it has one (see datedMs), else now.
+ * Formats without a zone are local time.
  */
 
 export interface Stamp {
@@ -57,6 +58,14 @@ export function parseTimestamp(line: string, now: number): Stamp {
   m = GLOG.exec(line);
   if (m) return { ms: withoutYear(now, Number(m[1]) - 1, Number(m[2]), m, 3) };
   return {};
+}
+
+/** The time of a line in a format that carries its year (ISO forms, dmesg -T), else undefined. */
+export function datedMs(line: string): number | undefined {
+  const iso = ISO.exec(line);
+  if (iso) return isoMs(iso);
+  const m = DMESG_T.exec(line);
+  return m && m[1] in MONTHS ? new Date(Number(m[6]), MONTHS[m[1]], Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])).getTime() : undefined;
 }
 
 function isoMs(m: RegExpExecArray): number {
