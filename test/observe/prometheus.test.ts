@@ -116,3 +116,19 @@ describe('histogram quantiles (Prometheus histogram_quantile)', () => {
     expect(counterWindow(4, 10, 2)).toEqual({ increase: 4, rate_per_s: 2, reset: true });
   });
 });
+
+describe('vLLM view flags', () => {
+  const hist = (name: string, le: number[], counts: number[]) =>
+    [`# TYPE ${name} histogram`, ...le.map((b, i) => `${name}_bucket{le="${b === Infinity ? '+Inf' : b}",model_name="m"} ${counts[i]}`), `${name}_count{model_name="m"} ${counts.at(-1)}`, `${name}_sum{model_name="m"} 1`].join('\n');
+
+  it('says when queueing dominates TTFT, and not when bucket coarseness puts the queue median above it', async () => {
+    const { buildVllmView } = await import('../../src/observe/metrics/vllm.js');
+    const text = (queue: number[]) => `${hist('vllm:time_to_first_token_seconds', [1, 2, Infinity], [0, 10, 10])}\n${hist('vllm:request_queue_time_seconds', [1, 2, Infinity], queue)}\n`;
+    // TTFT p50: rank 5 in (1, 2] -> 1.5. Queue all in (0, 1]: p50 0.5 = 33 % of TTFT: no flag.
+    expect(buildVllmView(parsePrometheusText(text([10, 10, 10])), null, undefined, [0.5])[0].flags).toEqual([]);
+    // Queue 2 of 10 in (0, 1], 8 in (1, 2]: p50 rank 5 -> 1 + 3/8 = 1.375, 92 % of TTFT: flagged.
+    expect(buildVllmView(parsePrometheusText(text([2, 10, 10])), null, undefined, [0.5])[0].flags).toEqual([
+      'median queue time 1.375s is 92% of median TTFT 1.5s: TTFT is dominated by waiting, not prefill',
+    ]);
+  });
+});

@@ -87,7 +87,8 @@ function vllmFlags(v: VllmModelView): string[] {
   const p50 = (key: string) => v.latency_s[key]?.quantiles.find((q) => q.q === 0.5)?.value ?? null;
   const queue = p50('queue');
   const ttft = p50('ttft');
-  if (queue !== null && ttft !== null && ttft > 0 && queue >= 0.5 * ttft) flags.push(`median queue time ${queue}s is ${Math.round((queue / ttft) * 100)}% of median TTFT ${ttft}s: TTFT is dominated by waiting, not prefill`);
+  // TTFT includes the queue time: a queue median above the TTFT median is bucket coarseness, not a finding.
+  if (queue !== null && ttft !== null && ttft > 0 && queue >= 0.5 * ttft && queue <= ttft) flags.push(`median queue time ${queue}s is ${Math.round((queue / ttft) * 100)}% of median TTFT ${ttft}s: TTFT is dominated by waiting, not prefill`);
   return flags;
 }
 
