@@ -94,7 +94,7 @@ export const diagnoseLogsTool = defineTool({
     until: z.string().optional().describe('journalctl --until for journal sources.'),
     journal_boot: z.string().optional().describe('journalctl -b for journal sources: "0" current boot, "-1" the previous one (after a crash), or a boot id.'),
     dmesg: z.boolean().default(false).describe('Read the kernel ring buffer (dmesg --time-format iso).'),
-    max_bytes: z.number().int().min(1024).max(4 * 1024 ** 3).default(256 * 1024 * 1024).describe('Per file: read at most this many bytes from its end.'),
+    max_bytes: z.number().int().min(1024).max(1024 ** 3).default(256 * 1024 * 1024).describe('Per file: read at most this many bytes from its end (analysis runs at roughly 20 MB/s).'),
     journal_lines: z.number().int().min(1).max(5_000_000).default(200_000).describe('Per journal source: at most this many most recent lines (journalctl -n).'),
     window_s: z.number().min(1).max(86_400).default(120).describe('Correlation window: findings within this many seconds of each other are grouped, and a knock-on is linked to a cause only within it.'),
     kernel_boot_time: z.string().optional().describe('When the host booted (ISO, `uptime -s` there): places [seconds since boot] kernel times on the clock for correlation.'),
@@ -103,7 +103,7 @@ export const diagnoseLogsTool = defineTool({
     max_unclassified: z.number().int().min(0).max(100).default(15).describe('Unclassified error-looking patterns returned.'),
   }),
   output: outputSchema,
-  async handler(args, { runtime, signal }) {
+  async handler(args, { runtime, signal, reportProgress }) {
     const hasSource = args.text !== undefined || args.files.length > 0 || args.job_id || args.journal_kernel || args.journal_units.length > 0 || args.dmesg;
     if (!hasSource) {
       throw new UserError('No log source given.', 'Pass at least one of: text, files, job_id, journal_kernel, journal_units, dmesg.');
@@ -133,6 +133,7 @@ export const diagnoseLogsTool = defineTool({
         maxFindings: args.max_findings,
         maxEvidence: args.max_evidence,
         maxUnclassified: args.max_unclassified,
+        onProgress: reportProgress,
       },
       signal,
     );

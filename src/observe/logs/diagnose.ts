@@ -28,6 +28,8 @@ export interface DiagnoseRequest {
   windowS: number;
   bootTimeMs?: number;
   now?: number;
+  /** Called per chunk read from a file. */
+  onProgress?: (p: { done: number; total: number; message: string }) => void;
 }
 
 export interface SourceSummary {
@@ -68,8 +70,9 @@ export async function diagnose(config: Config, req: DiagnoseRequest, signal?: Ab
   };
 
   if (req.text !== undefined) await ingest('text', (sink) => readText(req.text!, sink));
-  for (const [i, path] of req.files.entries()) await ingest(path, (sink) => readFileTail(path, `files[${i}]`, req.maxBytes, sink, signal));
-  if (req.jobLog) await ingest(`job:${req.jobLog.id}`, (sink) => readFileTail(req.jobLog!.path, 'job_id', req.maxBytes, sink, signal));
+  const progress = (name: string) => (done: number, total: number) => req.onProgress?.({ done, total, message: `reading ${name}` });
+  for (const [i, path] of req.files.entries()) await ingest(path, (sink) => readFileTail(path, `files[${i}]`, req.maxBytes, sink, signal, progress(path)));
+  if (req.jobLog) await ingest(`job:${req.jobLog.id}`, (sink) => readFileTail(req.jobLog!.path, 'job_id', req.maxBytes, sink, signal, progress(req.jobLog!.id)));
   const journal = { since: req.since, until: req.until, boot: req.boot, maxLines: req.journalLines };
   if (req.journalKernel) await ingest('journal:kernel', (sink) => readJournal(config, { ...journal, kernel: true, units: [] }, sink, signal));
   if (req.journalUnits.length) await ingest(`journal:${req.journalUnits.join(',')}`, (sink) => readJournal(config, { ...journal, kernel: false, units: req.journalUnits }, sink, signal));

@@ -41,7 +41,14 @@ export function readText(text: string, sink: LineSink): ReadOutcome {
  * Lines of a file, at most the last `maxBytes` of it: the tail is where an incident ends. Line
  * numbers count from the first line read; when the head was skipped, a note says how much.
  */
-export async function readFileTail(path: string, field: string, maxBytes: number, sink: LineSink, signal?: AbortSignal): Promise<ReadOutcome> {
+export async function readFileTail(
+  path: string,
+  field: string,
+  maxBytes: number,
+  sink: LineSink,
+  signal?: AbortSignal,
+  onProgress?: (done: number, total: number) => void,
+): Promise<ReadOutcome> {
   if (!isAbsolute(path)) throw new UserError(`${field}: "${path}" is not an absolute path.`, 'Pass absolute paths, e.g. /var/log/kern.log.');
   let size: number;
   try {
@@ -73,6 +80,7 @@ export async function readFileTail(path: string, field: string, maxBytes: number
       const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK, size - position), position);
       if (bytesRead === 0) break;
       position += bytesRead;
+      onProgress?.(position - start, size - start);
       const text = partial + decoder.write(buffer.subarray(0, bytesRead));
       let from = 0;
       for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
