@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> 
   server: () => import('./server.bench.js'),
   history: () => import('./history.bench.js'),
   monitor: () => import('./monitor.bench.js'),
+  'diagnose-memory': () => import('./diagnose-memory.bench.js'),
 };
 
 const filters = process.argv.slice(2);

@@ -27,8 +27,14 @@ const NULL_MARKERS: Record<string, string> = {
   '[Requested functionality has been deprecated]': 'deprecated by the driver',
 };
 
-/** Fields whose values are text even when they look numeric. */
-const TEXT_FIELDS = new Set(['name', 'uuid', 'pci.bus_id', 'serial', 'driver_version', 'vbios_version', 'compute_mode', 'pstate']);
+/** Fields whose values are text even when they look numeric (a throttle mask `0x...04` stays hex). */
+const TEXT_FIELDS = new Set([
+  'name', 'uuid', 'pci.bus_id', 'serial', 'driver_version', 'vbios_version', 'compute_mode', 'pstate',
+  'gpu_name', 'gpu_uuid', 'gpu_bus_id', 'process_name', 'clocks_event_reasons.active', 'clocks_throttle_reasons.active',
+]);
+
+/** Free-text fields that may contain commas; surplus CSV parts are merged into the first one present. */
+const FREE_TEXT_FIELDS = ['name', 'gpu_name', 'process_name'];
 
 export function nvidiaSmiPath(config: Config): string | null {
   return findBinary('nvidia-smi', config.binPath);
@@ -43,8 +49,8 @@ export function requireNvidiaSmi(config: Config): string {
 /** Parse one CSV line of nvidia-smi output for `fields`. Values never contain commas except names, handled by field count. */
 export function parseGpuLine(line: string, fields: readonly string[]): GpuRow {
   let parts = line.split(',').map((p) => p.trim());
-  // A product name can contain a comma: merge the surplus into the name field.
-  const nameIndex = fields.indexOf('name');
+  // A product or process name can contain a comma: merge the surplus into that field.
+  const nameIndex = fields.findIndex((f) => FREE_TEXT_FIELDS.includes(f));
   if (parts.length > fields.length && nameIndex >= 0) {
     const surplus = parts.length - fields.length;
     parts = [...parts.slice(0, nameIndex), parts.slice(nameIndex, nameIndex + surplus + 1).join(', '), ...parts.slice(nameIndex + surplus + 1)];
@@ -78,6 +84,37 @@ export async function queryGpus(config: Config, fields: readonly string[], targe
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('No running'))
     .map((l) => parseGpuLine(l, fields));
+}
+
+/** nvidia-smi's answer to a field name this driver does not know (older drivers, renamed fields). */
+export function rejectedField(output: string): string | null {
+  return /Field "([^"]+)" is not a valid field to query/.exec(output)?.[1] ?? null;
+}
+
+/**
+ * Like queryGpus, but a field the driver rejects (nvidia-smi refuses the whole query for one unknown
+ * name) is dropped and the query retried: newer field names degrade to absent, not to an error.
+ * `known` remembers rejections across calls so later queries skip them at once.
+ */
+export async function queryGpusTolerant(
+  config: Config,
+  fields: readonly string[],
+  target: 'gpu' | 'compute-apps' = 'gpu',
+  known: Set<string> = new Set(),
+): Promise<{ rows: GpuRow[]; rejected: string[] }> {
+  let asked = fields.filter((f) => !known.has(f));
+  const rejected = fields.filter((f) => known.has(f));
+  for (;;) {
+    try {
+      return { rows: await queryGpus(config, asked, target), rejected };
+    } catch (error) {
+      const field = error instanceof UserError ? rejectedField(error.message) : null;
+      if (!field || !asked.includes(field) || asked.length === 1) throw error;
+      known.add(field);
+      rejected.push(field);
+      asked = asked.filter((f) => f !== field);
+    }
+  }
 }
 
 /**

@@ -25,6 +25,7 @@ export const INSTALL_HINTS: Record<string, string> = {
   mpirun: 'apt-get install openmpi-bin',
   srun: 'apt-get install slurm-client (and run on a host that belongs to a Slurm cluster)',
   journalctl: 'journalctl comes with systemd; on hosts without it, pass log files instead',
+  dmesg: 'apt-get install util-linux (dmesg); or read the kernel log with journal_kernel or from /var/log/kern.log',
   sudo: 'apt-get install sudo, and add a NOPASSWD rule for the scheduler binaries (see README)',
 };
 
@@ -50,6 +51,17 @@ export function requireBinary(name: string, dirs: readonly string[], why: string
     throw new UserError(`${name} was not found (${why}).`, `${INSTALL_HINTS[name] ?? `install ${name}`}; searched: ${dirs.join(':') || '(empty PATH)'}.`);
   }
   return path;
+}
+
+/** dmesg needs the binary and, when kernel.dmesg_restrict=1, root (or CAP_SYSLOG). */
+export function probeDmesg(config: Config): ProbeResult {
+  const found = probeBinary('dmesg', config);
+  if (!found.ok) return found;
+  const restricted = readTrimmed(join(config.procRoot, 'sys', 'kernel', 'dmesg_restrict')) === '1';
+  if (restricted && process.getuid?.() !== 0) {
+    return { name: 'dmesg', ok: false, detail: 'kernel.dmesg_restrict=1 and not root', remedy: 'run as root, sysctl kernel.dmesg_restrict=0, or use journal_kernel (journalctl -k) instead' };
+  }
+  return found;
 }
 
 export function probeBinary(name: string, config: Config): ProbeResult {
@@ -172,6 +184,7 @@ export async function runDoctor(config: Config): Promise<DoctorRow[]> {
     }),
     row('observe', 'gpu_status, GPU sections of snapshot/monitor', probeBinary('nvidia-smi', config)),
     row('observe', 'diagnose_logs from the journal', probeBinary('journalctl', config)),
+    row('observe', 'diagnose_logs from dmesg', probeDmesg(config)),
     row('sched', 'run_scheduler, stop_scheduler, build_scheduler verification', probeSchedExt(config)),
     row('sched', 'loading schedulers', privilege),
     row('sched', 'build_scheduler (compile)', probeBinary('clang', config)),

@@ -1,4 +1,7 @@
 /** The observe toolset: the host, its GPUs, its logs and its metrics. */
 import { systemTools } from './system-tools.js';
+import { diagnoseLogsTool } from './diagnose-tool.js';
+import { gpuStatusTool } from './gpu-tool.js';
+import { scrapeMetricsTool } from './metrics-tool.js';
 
-export const observeTools = [...systemTools];
+export const observeTools = [...systemTools, gpuStatusTool, diagnoseLogsTool, scrapeMetricsTool];
