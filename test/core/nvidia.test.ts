@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../../src/core/config.js';
 import { parseGpuLine, queryGpus } from '../../src/core/nvidia.js';
 
-const FAKE_BIN = resolve(import.meta.dirname, '../fixtures/observe/bin');
+const FAKE_BIN = resolve(import.meta.dirname, '../fixtures/incidents/bin');
 
 describe('parseGpuLine', () => {
   it('turns unsupported fields into null with the reason, never zero', () => {
@@ -27,10 +27,11 @@ describe('parseGpuLine', () => {
 
 describe('queryGpus', () => {
   it('queries a (fake) nvidia-smi found on PATH', async () => {
-    const rows = await queryGpus(loadConfig({}, { PATH: FAKE_BIN }), ['index', 'name', 'power.draw']);
+    const rows = await queryGpus(loadConfig({}, { PATH: FAKE_BIN }), ['index', 'name', 'power.draw', 'fan.speed']);
     expect(rows).toHaveLength(2);
-    expect(rows[0]['power.draw']).toEqual({ value: 512.33 });
-    expect(rows[1]['power.draw']).toEqual({ value: null, reason: 'not available' });
+    expect(rows[0]['power.draw']).toEqual({ value: 688.41 });
+    expect(rows[1]['power.draw']).toEqual({ value: 512.1 });
+    expect(rows[0]['fan.speed']).toEqual({ value: null, reason: 'not available' });
   });
 
   it('says how to install nvidia-smi when it is missing', async () => {

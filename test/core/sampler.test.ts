@@ -7,7 +7,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/proc.js';
 import { writeTree } from '../helpers/tree.js';
 
-const FAKE_BIN = resolve(import.meta.dirname, '../fixtures/observe/bin');
+const FAKE_BIN = resolve(import.meta.dirname, '../fixtures/incidents/bin');
 
 describe('Series', () => {
   it('keeps exact count/mean/min/max and a bounded reservoir', () => {
@@ -59,9 +59,9 @@ describe('Sampler on this machine', () => {
     sampler.stop();
     const s = sampler.summary();
     expect(s.metrics['cpu.util_pct'].n).toBeGreaterThanOrEqual(3);
-    expect(s.metrics['gpu0.util_pct'].mean).toBe(87);
-    expect(s.metrics['gpu0.power_w'].mean).toBe(512.33);
-    expect(s.metrics['gpu1.power_w']).toBeUndefined(); // [N/A]: missing, not zero
+    expect(s.metrics['gpu0.util_pct'].mean).toBe(97);
+    expect(s.metrics['gpu0.power_w'].mean).toBe(688.41);
+    expect(s.metrics['gpu1.util_pct'].mean).toBe(100);
     expect(s.metrics['sched.procs_running'].min).toBeGreaterThanOrEqual(1);
   });
 

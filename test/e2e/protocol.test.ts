@@ -12,7 +12,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { isAlive, waitFor } from '../helpers/proc.js';
 import { readFileSync, readdirSync } from 'node:fs';
 
-const FAKE_BIN = resolve(import.meta.dirname, '../fixtures/observe/bin');
+const FAKE_BIN = resolve(import.meta.dirname, '../fixtures/incidents/bin');
 const text = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 
 /** Pids whose parent is `ppid` (one level). */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
 import { connectInMemory, textOf } from '../helpers/runtime.js';
 
-const FAKE_BIN = resolve(import.meta.dirname, '../fixtures/observe/bin');
+const FAKE_BIN = resolve(import.meta.dirname, '../fixtures/incidents/bin');
 
 describe('system_monitor through MCP', async () => {
   const { call, server } = await connectInMemory({ PATH: `${FAKE_BIN}:${process.env.PATH}` });
@@ -26,7 +26,7 @@ describe('system_monitor through MCP', async () => {
     const summary = (stopped.structuredContent as { summary: { samples: number; metrics: Record<string, { mean: number }> } }).summary;
     expect(summary.samples).toBeGreaterThanOrEqual(3);
     expect(summary.metrics['cpu.util_pct']).toBeDefined();
-    expect(summary.metrics['gpu0.util_pct'].mean).toBe(87);
+    expect(summary.metrics['gpu0.util_pct'].mean).toBe(97);
     expect(textOf(stopped)).toMatch(/samples over/);
     const row = server.runtime.store.db.prepare('SELECT label, summary FROM monitor_sessions WHERE id = ?').get(ida) as { label: string; summary: string };
     expect(row.label).toBe('first');

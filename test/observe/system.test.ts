@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadConfig } from '../../src/core/config.js';
 import { spawnChild } from '../../src/core/exec.js';
 import { readCgroup, readGovernors, readPsi, readSchedExtBrief, readTopology, topProcesses } from '../../src/observe/system.js';
@@ -100,5 +100,18 @@ describe('system_snapshot through MCP', async () => {
       top_processes: [],
     });
     expect((r.structuredContent as { missing: string[] }).missing).toContain('GPUs: nvidia-smi not installed');
+  });
+});
+
+describe('system_snapshot with GPUs', async () => {
+  const FAKE_BIN = resolve(import.meta.dirname, '../fixtures/incidents/bin');
+  const { call } = await connectInMemory({ PATH: `${FAKE_BIN}:${process.env.PATH}` });
+
+  it('lists GPUs from nvidia-smi, with unsupported fields as null', async () => {
+    const r = await call('system_snapshot', { top: 0 });
+    const gpus = (r.structuredContent as { gpus: { available: boolean; error: null; devices: Record<string, unknown>[] } }).gpus;
+    expect(gpus).toMatchObject({ available: true, error: null });
+    expect(gpus.devices).toHaveLength(2);
+    expect(gpus.devices[1]).toMatchObject({ index: 1, name: 'NVIDIA H100 80GB HBM3', 'pci.bus_id': '00000000:2A:00.0', 'temperature.gpu': 91 });
   });
 });
