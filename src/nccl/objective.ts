@@ -7,7 +7,7 @@
  * A row's bus bandwidth is its out-of-place busbw (the figure nccl-tests users quote), or the
  * in-place one when only that half was printed.
  */
-import type { ResultRow } from './output-parser.js';
+import type { ResultRow } from './output-types.js';
 
 export const BAND_NAMES = ['small', 'medium', 'large'] as const;
 export type BandName = (typeof BAND_NAMES)[number];

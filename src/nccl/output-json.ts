@@ -6,7 +6,7 @@
  * `env` holds the whole environment of the writing process (tokens, passwords...). scrubJsonEnv()
  * removes it before anything is stored, keeping only NCCL_* variables.
  */
-import type { DeviceLine, ResultRow, SideResult } from './output-parser.js';
+import type { DeviceLine, ResultRow, SideResult } from './output-types.js';
 import { decodeVersionCode } from './nccl-log.js';
 
 export interface ParsedJson {
