@@ -178,7 +178,9 @@ export const getHistoryTool = defineTool({
       until_ms: parseTime(args.until, 'until'),
     };
     const { runs, has_more } = queryRuns(store, { ...filter, sort: args.sort, limit: args.limit, offset: args.offset });
-    const aggregates = args.aggregates ? configAggregates(store, filter, 10) : [];
+    // Aggregates are per config over all ok runs: the time and status filters do not apply (config_stats has no such columns).
+    const { workload_id, domain, config_key, primary_metric } = filter;
+    const aggregates = args.aggregates ? configAggregates(store, { workload_id, domain, config_key, primary_metric }, 10) : [];
     return {
       runs,
       has_more,
