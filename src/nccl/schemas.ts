@@ -145,7 +145,8 @@ export const sweepResultSchema = z.object({
     omitted: z.array(z.string()).describe('Base variables left out of the default because they tune NCCL or are swept.'),
     median_gbps: gbps,
   }),
-  ranking: z.array(standingSchema).describe('Every config, best objective (busbw over the largest band) first.'),
+  ranking: z.array(standingSchema).describe('Configs by objective (busbw over the largest band), best first: the top 50 and the default; trials_file has all.'),
+  ranking_total: z.number(),
   bands: z.array(z.object({ band: z.enum(BAND_NAMES), default_median_gbps: gbps, best: standingSchema.nullable() })),
   per_size: z.array(
     z.object({

@@ -31,6 +31,8 @@ export interface SweepSpec {
   saveProfile?: string;
 }
 
+const MAX_RANKED = 50;
+
 /** With this many runs per side compare() can confirm a gain; below it a margin is all there is. */
 const CONFIRMABLE_N = 4;
 
@@ -111,7 +113,8 @@ export async function runSweep(config: Config, store: Store, spec: SweepSpec, jo
     trials: { planned, run: n, ok, failed: n - ok },
     stopped_early: stoppedEarly ?? (job.signal.aborted ? 'canceled' : null),
     default: { env: plan.configs[0].env, omitted: plan.defaultOmits, median_gbps: defaultStanding.median_gbps },
-    ranking,
+    ranking: topOf(ranking, MAX_RANKED),
+    ranking_total: ranking.length,
     bands: bandStandings(plan.configs, trials),
     per_size: sizeStandings(plan.configs, trials).slice(0, 128),
     winner,
@@ -122,6 +125,13 @@ export async function runSweep(config: Config, store: Store, spec: SweepSpec, jo
     run_ids: trials.map((t) => t.runId).filter((id): id is number => id !== null),
     trials_file: trialsFile,
   };
+}
+
+/** The first `max` standings, plus the default's wherever it ranked. */
+function topOf(ranking: Standing[], max: number): Standing[] {
+  const top = ranking.slice(0, max);
+  const def = ranking.find((s) => s.config_index === 0);
+  return def && !top.includes(def) ? [...top, def] : top;
 }
 
 /** The best config, if it beats the default by min_gain and the statistics do not contradict it. */

@@ -36,7 +36,7 @@ export const ncclSweepTool = defineTool({
       .describe('Cartesian grid, e.g. {"NCCL_PROTO":["LL","LL128","Simple"],"NCCL_MIN_CTAS":["8","16"]}.'),
     repeats: z.number().int().min(1).max(50).default(1).describe('Runs per config (round-robin). compare() can confirm a winner from about 4.'),
     max_runs: z.number().int().min(2).max(2000).default(60).describe('Budget: executions in total, repeats and the default included; configs beyond it are skipped.'),
-    max_minutes: z.number().min(0.1).max(24 * 60).default(30).describe('Budget: no trial starts after this; a running trial is cut at the deadline.'),
+    max_minutes: z.number().min(0.1).max(24 * 60).default(30).describe('Budget: no trial starts after this; a running trial is cut at the deadline (giving it at least 10 s).'),
     min_gain: z.number().min(0).max(10).default(0.02).describe('Smallest margin over the default worth exporting (0.02 = 2%).'),
     save_profile: z.string().optional().describe('Save the overall winner as an NCCL profile with this name (not overwriting an existing one).'),
     wait_s: waitSeconds,
