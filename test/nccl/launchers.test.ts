@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { findBinary, probeSlurm } from '../../src/core/probe.js';
-import { pidsMatching, waitFor } from '../helpers/proc.js';
+import { isAlive, waitFor } from '../helpers/proc.js';
 import { connectInMemory, textOf } from '../helpers/runtime.js';
 import { tempDir } from '../helpers/tmp.js';
 import { FAKE_BIN } from './fake.js';
@@ -39,7 +39,7 @@ async function launch(args: Record<string, unknown>) {
 
 function proofs(dir: string): { rank: number; launcher: string; pid: number; nccl_env: Record<string, string> }[] {
   return readdirSync(dir)
-    .filter((f) => f.startsWith('rank-'))
+    .filter((f) => /^rank-\d+\.json$/.test(f))
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')))
     .sort((a, b) => a.rank - b.rank);
 }
@@ -78,7 +78,9 @@ describe.skipIf(!mpirun)('mpirun', () => {
     expect(r.exit.code).toBe(3);
     expect(r.nccl_warnings[0]).toMatch(/^\[rank 1\] NET\/IB : Got completion/);
     expect(r.failures.map((f: { kind: string }) => f.kind)).toEqual(expect.arrayContaining(['nccl', 'launcher']));
-    expect(await waitFor(() => pidsMatching(dir).length === 0, 10_000)).toBe(true);
+    const pids = proofs(dir).map((p) => p.pid);
+    expect(pids).toHaveLength(2);
+    expect(await waitFor(() => !pids.some(isAlive), 10_000)).toBe(true);
   });
 });
 
@@ -106,6 +108,8 @@ describe.skipIf(!slurm.ok)('srun', () => {
     expect([2, 143]).toContain(r.exit.code);
     expect(r.exit.meaning).toMatch(/CUDA error|killed by SIGTERM/);
     expect(r.failures.map((f: { kind: string }) => f.kind)).toEqual(expect.arrayContaining(['cuda', 'launcher']));
-    expect(await waitFor(() => pidsMatching(dir).length === 0, 10_000)).toBe(true);
+    const pids = proofs(dir).map((p) => p.pid);
+    expect(pids).toHaveLength(2);
+    expect(await waitFor(() => !pids.some(isAlive), 10_000)).toBe(true);
   });
 });

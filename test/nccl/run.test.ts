@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pidsMatching, waitFor } from '../helpers/proc.js';
+import { isAlive, waitFor } from '../helpers/proc.js';
 import { connectInMemory, textOf } from '../helpers/runtime.js';
 import { tempDir } from '../helpers/tmp.js';
 import { FAKE_BIN, installFake } from './fake.js';
@@ -172,7 +172,8 @@ describe('failures', () => {
     expect(r.status).toBe('timeout');
     expect(r.exit.timed_out).toBe(true);
     expect(r.rows_total).toBe(4);
-    expect(await waitFor(() => pidsMatching(marker).length === 0, 5000)).toBe(true);
+    const { pid } = JSON.parse(readFileSync(join(marker, 'rank-0.json'), 'utf8'));
+    expect(await waitFor(() => !isAlive(pid), 5000)).toBe(true);
     const recorded = sc(await call('get_history', { domain: 'nccl', status: 'timeout' })).runs;
     expect(recorded.map((x: { id: number }) => x.id)).toContain(r.run_id);
   });
@@ -182,8 +183,10 @@ describe('failures', () => {
     const started = sc(await call('run_nccl_tests', { ...small, wait_s: 1, env: { FAKE_NCCL_TESTS_ROW_DELAY_MS: '1000', FAKE_NCCL_TESTS_RANK_DIR: marker } }));
     expect(started.status).toBe('running');
     expect(await waitFor(() => existsSync(join(marker, 'rank-0.json')), 10_000)).toBe(true);
+    const { pid } = JSON.parse(readFileSync(join(marker, 'rank-0.json'), 'utf8'));
+    expect(isAlive(pid)).toBe(true);
     const canceled = sc(await call('job_cancel', { job_id: started.job_id }));
     expect(canceled.status).toBe('canceled');
-    expect(await waitFor(() => pidsMatching(marker).length === 0, 5000)).toBe(true);
+    expect(await waitFor(() => !isAlive(pid), 5000)).toBe(true);
   });
 });
