@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> 
   history: () => import('./history.bench.js'),
   monitor: () => import('./monitor.bench.js'),
   'diagnose-memory': () => import('./diagnose-memory.bench.js'),
+  'nccl-parser': () => import('./nccl-parser.bench.js'),
 };
 
 const filters = process.argv.slice(2);

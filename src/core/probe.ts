@@ -27,7 +27,38 @@ export const INSTALL_HINTS: Record<string, string> = {
   journalctl: 'journalctl comes with systemd; on hosts without it, pass log files instead',
   dmesg: 'apt-get install util-linux (dmesg); or read the kernel log with journal_kernel or from /var/log/kern.log',
   sudo: 'apt-get install sudo, and add a NOPASSWD rule for the scheduler binaries (see README)',
+  all_reduce_perf:
+    'build nccl-tests (git clone https://github.com/NVIDIA/nccl-tests; make -C nccl-tests MPI=1 for mpirun/srun, plain make for one process) and set TUNELOOP_NCCL_TESTS_DIR=<nccl-tests>/build',
 };
+
+/** Where nccl-tests builds usually land, searched after TUNELOOP_NCCL_TESTS_DIR and before PATH. */
+export const NCCL_TESTS_WELL_KNOWN_DIRS = ['/opt/nccl-tests/build', '/usr/local/nccl-tests/build', '/opt/nccl_tests/build', '/usr/local/bin/nccl-tests'];
+
+/** The nccl-tests search order: TUNELOOP_NCCL_TESTS_DIR, the well-known build directories, then PATH. */
+export function ncclTestsSearchDirs(config: Config): string[] {
+  return [...config.ncclTestsDirs, ...NCCL_TESTS_WELL_KNOWN_DIRS, ...config.binPath];
+}
+
+/** nccl-tests as run_nccl_tests finds it (all_reduce_perf, or the _mpi build). */
+export function probeNcclTests(config: Config): ProbeResult {
+  const dirs = ncclTestsSearchDirs(config);
+  const path = findBinary('all_reduce_perf', dirs) ?? findBinary('all_reduce_perf_mpi', dirs);
+  return path
+    ? { name: 'nccl-tests', ok: true, detail: path }
+    : { name: 'nccl-tests', ok: false, detail: `all_reduce_perf not found in ${dirs.slice(0, config.ncclTestsDirs.length + NCCL_TESTS_WELL_KNOWN_DIRS.length).join(':')} or PATH`, remedy: INSTALL_HINTS.all_reduce_perf };
+}
+
+/** srun present and a Slurm controller answering (sinfo), as launcher=srun needs. */
+export async function probeSlurm(config: Config): Promise<ProbeResult> {
+  const srun = probeBinary('srun', config);
+  const sinfo = findBinary('sinfo', config.binPath);
+  if (!srun.ok || !sinfo) return srun.ok ? { ...srun, ok: false, detail: 'srun found but sinfo is missing', remedy: INSTALL_HINTS.srun } : srun;
+  const r = await runCommand([sinfo, '-h', '-o', '%P %a %D %T'], { timeoutMs: 10_000 });
+  if (!r.ok) {
+    return { name: 'srun', ok: false, detail: `srun at ${srun.detail}, but sinfo failed: ${(r.stderr || r.stdout).trim().split('\n').at(-1) ?? ''}`, remedy: 'run on a node of a Slurm cluster (slurm.conf present, slurmctld reachable)' };
+  }
+  return { name: 'srun', ok: true, detail: `${srun.detail}; partitions: ${r.stdout.trim().split('\n').join('; ') || 'none'}` };
+}
 
 /** First executable named `name` in `dirs` (absolute paths are checked as given). */
 export function findBinary(name: string, dirs: readonly string[]): string | null {
@@ -165,7 +196,7 @@ export interface DoctorRow extends ProbeResult {
 
 /** Everything `tuneloop doctor` checks, grouped by the toolset that needs it. */
 export async function runDoctor(config: Config): Promise<DoctorRow[]> {
-  const [privilege, python] = await Promise.all([probePrivilege(config), probePython(config)]);
+  const [privilege, python, slurm] = await Promise.all([probePrivilege(config), probePython(config), probeSlurm(config)]);
   const row = (toolset: Toolset, enables: string, r: ProbeResult): DoctorRow => ({ toolset, enables, ...r });
   const store: ProbeResult = { name: 'data dir', ok: true, detail: config.home };
   return [
@@ -190,9 +221,10 @@ export async function runDoctor(config: Config): Promise<DoctorRow[]> {
     row('sched', 'build_scheduler (compile)', probeBinary('clang', config)),
     row('sched', 'build_scheduler (vmlinux.h)', probeBinary('bpftool', config)),
     row('sched', 'build_scheduler (vmlinux.h)', probeBtf(config)),
+    row('nccl', 'run_nccl_tests / nccl_sweep (the nccl-tests binaries)', probeNcclTests(config)),
     row('nccl', 'run_nccl_tests / nccl_sweep on GPUs', probeBinary('nvidia-smi', config)),
     row('nccl', 'run_nccl_tests launcher=mpirun', probeBinary('mpirun', config)),
-    row('nccl', 'run_nccl_tests launcher=srun', probeBinary('srun', config)),
+    row('nccl', 'run_nccl_tests launcher=srun', slurm),
     row('triton', 'triton_verify, triton_profile (torch)', python),
     row('triton', 'Triton kernels (triton package)', {
       name: 'triton',

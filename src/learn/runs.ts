@@ -243,7 +243,8 @@ export function configAggregates(
   f: Pick<HistoryFilter, 'workload_id' | 'domain' | 'config_key' | 'primary_metric'>,
   limit: number,
 ): ConfigAggregate[] {
-  const { sql, params } = whereClause(f);
+  // Only the columns config_stats has: time and status filters never apply to aggregates.
+  const { sql, params } = whereClause({ workload_id: f.workload_id, domain: f.domain, config_key: f.config_key, primary_metric: f.primary_metric });
   const rows = store
     .statement(
       `SELECT * FROM config_stats ${sql}

@@ -31,6 +31,10 @@ describe('history tools through MCP', async () => {
     expect(history.has_more).toBe(true);
     expect(history.best).toMatchObject({ config: { scheduler: 'lavd' }, n: 6, median: 50.5 });
     expect(textOf(h)).toMatch(/Best config so far/);
+    // Time and status filters narrow the runs; aggregates stay over all ok runs.
+    const filtered = (await call('get_history', { workload: 'kbuild', status: 'failed', since: '1h' })).structuredContent as { runs: unknown[]; best: { n: number } };
+    expect(filtered.runs).toEqual([]);
+    expect(filtered.best.n).toBe(6);
   });
 
   it('compares two configs and says which is better', async () => {
