@@ -6,6 +6,7 @@
 import { printFigure, type BenchFigure } from './lib.js';
 
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> }>> = {
+  'triton-verify': () => import('./triton-verify.bench.js'),
 };
 
 const filters = process.argv.slice(2);

@@ -19,6 +19,7 @@ export async function pythonEnvironment(runtime: Runtime): Promise<PythonProbe> 
   return probe;
 }
 
+/** The interpreter runs and has PyYAML (enough for case listing). */
 export function requirePython(probe: PythonProbe, config: Config): void {
   if (probe.python === null) {
     throw new UserError(`The Python interpreter for the Triton harness did not run: ${probe.detail}.`, 'Install python3, or set TUNELOOP_PYTHON to an interpreter that has torch (e.g. /usr/bin/python3 with Debian\'s python3-torch).');
@@ -28,14 +29,15 @@ export function requirePython(probe: PythonProbe, config: Config): void {
   }
 }
 
+/** Everything verify and profile need: the interpreter, torch, PyYAML. */
 export function requireTorch(probe: PythonProbe, config: Config): void {
-  requirePython(probe, config);
-  if (probe.torch === null) {
+  if (probe.python !== null && probe.torch === null) {
     throw new UserError(
       `PyTorch is not installed for ${config.python} (python ${probe.python}), and the Triton tools run everything through it.`,
       `pip install torch for that interpreter (apt-get install python3-torch provides it for Debian's /usr/bin/python3), or set TUNELOOP_PYTHON to an interpreter that has it.`,
     );
   }
+  requirePython(probe, config);
 }
 
 export function requireTriton(probe: PythonProbe, config: Config, why: string): void {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, ut
 import { dirname, join } from 'node:path';
 import type { Runtime } from '../core/runtime.js';
 import type { Device } from './environment.js';
-import { HARNESS_PATH, requireResult, runPhase } from './harness.js';
+import { HARNESS_PATH, requireResult, runPhase, type PhaseOutcome } from './harness.js';
 import type { CaseInfo } from './cases.js';
 
 const MAX_ENTRIES = 16;
@@ -53,19 +53,28 @@ export interface ReferenceRequest {
   transcriptDir?: string;
 }
 
-export async function ensureReference(runtime: Runtime, request: ReferenceRequest): Promise<{ dir: string; meta: ReferenceMeta; cached: boolean }> {
+export interface Reference {
+  dir: string;
+  meta: ReferenceMeta;
+  cached: boolean;
+  /** The reference process, when this call ran one. */
+  outcome: PhaseOutcome | null;
+}
+
+export async function ensureReference(runtime: Runtime, request: ReferenceRequest): Promise<Reference> {
   const root = join(runtime.config.home, 'cache', 'triton', 'reference');
   const dir = join(root, referenceKey(runtime, request));
   if (existsSync(join(dir, 'meta.json'))) {
     const now = new Date();
     utimesSync(dir, now, now);
-    return { dir, meta: readMeta(dir), cached: true };
+    return { dir, meta: readMeta(dir), cached: true, outcome: null };
   }
   const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
   const args = ['--case-dir', request.caseInfo.path, '--out', tmp, '--seeds', String(request.seeds), '--device', request.device];
   if (request.small) args.push('--small');
+  let outcome: PhaseOutcome;
   try {
-    const outcome = await runPhase(runtime.config, 'reference', args, {
+    outcome = await runPhase(runtime.config, 'reference', args, {
       timeoutMs: 600_000,
       signal: request.signal,
       logFile: request.logFile,
@@ -83,7 +92,7 @@ export async function ensureReference(runtime: Runtime, request: ReferenceReques
     rmSync(tmp, { recursive: true, force: true });
   }
   prune(root);
-  return { dir, meta: readMeta(dir), cached: false };
+  return { dir, meta: readMeta(dir), cached: false, outcome };
 }
 
 function readMeta(dir: string): ReferenceMeta {

@@ -108,6 +108,7 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
 
   step(0, `reference outputs for ${caseInfo.name} (${req.seeds} seeds, ${device})`);
   const ref = await ensureReference(runtime, { caseInfo, seeds: req.seeds, device, small: req.interpret, torchVersion: probe.torch!, ...common });
+  if (ref.outcome) phases.push(phaseRecord(ref.outcome));
 
   step(1, 'check: running the candidate on the saved inputs');
   const check = await runPhase<CheckReport>(config, 'check', ['--reference', ref.dir, '--candidate', candidatePath, '--entry', req.entry, '--out', join(work, 'check')], {
