@@ -14,6 +14,8 @@ import { BUILTIN_CASES_DIR, requireResult, runPhase } from './harness.js';
 export const CASE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MAX_MODEL_BYTES = 256 * 1024;
 const MAX_MANIFEST_BYTES = 64 * 1024;
+/** Validation runs inside the tool call: it must answer before the client's 60 s timeout. */
+const VALIDATE_TIMEOUT_MS = 50_000;
 
 export interface CaseInput {
   name: string;
@@ -108,7 +110,7 @@ export async function createCase(runtime: Runtime, request: CreateCaseRequest): 
   try {
     writeFileSync(join(staging, 'model.py'), request.modelSource);
     writeFileSync(join(staging, 'manifest.yaml'), request.manifest);
-    const outcome = await runPhase(runtime.config, 'validate', ['--case-dir', staging], { timeoutMs: 180_000, signal: request.signal, cwd: staging });
+    const outcome = await runPhase(runtime.config, 'validate', ['--case-dir', staging], { timeoutMs: VALIDATE_TIMEOUT_MS, signal: request.signal, cwd: staging });
     const validation = requireResult(outcome, runtime.config);
     mkdirSync(userCasesDir(runtime.config.home), { recursive: true, mode: 0o700 });
     let backup: string | null = null;

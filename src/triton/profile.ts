@@ -25,7 +25,6 @@ export interface ProfileRequest {
   entry: string;
   steps: number;
   rowLimit: number;
-  interpret: boolean;
   timeoutMs: number;
   signal: AbortSignal;
   logFile: string;
@@ -44,7 +43,6 @@ export async function runProfile(config: Config, r: ProfileRequest): Promise<{ s
     logFile: r.logFile,
     cwd: join(r.jobDir, 'experiment'),
     tritonCacheDir: join(r.jobDir, 'experiment', 'triton-cache', 'profile'),
-    interpret: r.interpret,
     transcriptDir: r.transcriptDir,
   });
   if (!outcome.result) {

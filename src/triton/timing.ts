@@ -3,24 +3,28 @@
  * a ratio of medians, and "faster" is claimed only when compare() finds the candidate's rounds
  * significantly lower (rank test and bootstrap CI agree).
  */
+import { z } from 'zod';
 import { compare, summarize, type Summary } from '../learn/stats.js';
 
-export interface BenchResult {
-  device: string;
-  method: string;
-  label: string;
-  rounds: number;
-  warmup_ms: number;
-  rep_ms: number;
-  baseline_ms: number[];
-  candidate_ms: number[];
-  torch_threads: number;
-  memory: { baseline_peak_bytes: number; candidate_peak_bytes: number } | null;
-  host_check: { baseline_ms: number; candidate_ms: number; disagrees: boolean } | null;
-  late_writes: boolean;
-  patched: string[];
-  settings_changed: string[];
-}
+/** The bench process's report. It runs candidate code: parsed, not trusted (positive finite times). */
+const ms = z.number().positive().finite();
+export const benchResultSchema = z.looseObject({
+  device: z.string(),
+  method: z.string(),
+  label: z.string(),
+  rounds: z.number().int().positive(),
+  warmup_ms: z.number(),
+  rep_ms: z.number(),
+  baseline_ms: z.array(ms).min(1),
+  candidate_ms: z.array(ms).min(1),
+  torch_threads: z.number(),
+  memory: z.object({ baseline_peak_bytes: z.number(), candidate_peak_bytes: z.number() }).nullable(),
+  host_check: z.object({ baseline_ms: z.number(), candidate_ms: z.number(), disagrees: z.boolean() }).nullable(),
+  late_writes: z.boolean(),
+  patched: z.array(z.string()),
+  settings_changed: z.array(z.string()),
+});
+export type BenchResult = z.infer<typeof benchResultSchema>;
 
 export interface VariantTiming extends Summary {
   rounds_ms: number[];

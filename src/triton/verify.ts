@@ -3,9 +3,11 @@
  * process of its own; then the verdict, a run in history, and the archive.
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../core/errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
+import { nvidiaSmiPath, queryGpus } from '../core/nvidia.js';
 import type { JobContext } from '../core/jobs.js';
 import type { Runtime } from '../core/runtime.js';
 import type { PythonProbe } from '../core/probe.js';
@@ -15,8 +17,8 @@ import { requireResult, runPhase, tail, type PhaseOutcome } from './harness.js';
 import { runProfile } from './profile.js';
 import { recordVerifyRun } from './record.js';
 import { ensureReference } from './reference.js';
-import type { ErrorInfo, PhaseRecord, ProfileSummary, VerifyResult } from './schemas.js';
-import { summarizeTiming, type BenchResult, type Timing } from './timing.js';
+import { compileSchema, type ErrorInfo, type PhaseRecord, type ProfileSummary, type VerifyResult } from './schemas.js';
+import { benchResultSchema, summarizeTiming, type Timing } from './timing.js';
 import { benchFlags, decideVerdict, type Check, type Flag } from './verdict.js';
 import { writeArchive } from './archive.js';
 
@@ -43,15 +45,32 @@ export interface VerifyRequest {
   benchTimeoutS: number;
 }
 
-/** What the check process reports (the fields read here and by the judge). */
-export interface CheckReport {
-  device?: string;
-  failure: (Record<string, unknown> & { stage: string; type: string; message: string; is_compile_error?: boolean; missing_module?: string | null }) | null;
-  calls: unknown[];
-  compile?: VerifyResult['compile'];
-  versions?: Record<string, unknown>;
-  [key: string]: unknown;
-}
+/**
+ * What the check process reports, as far as the server and the judge read it. That process runs
+ * candidate code, so its report is parsed, not trusted: a malformed one counts as a corrupted
+ * result channel.
+ */
+const checkReportSchema = z.looseObject({
+  failure: z
+    .looseObject({
+      stage: z.string(),
+      call: z.string().nullable().optional(),
+      type: z.string(),
+      message: z.string(),
+      is_compile_error: z.boolean().optional(),
+      missing_module: z.string().nullable().optional(),
+      location: z.looseObject({}).nullable().optional(),
+      traceback: z.string().nullable().optional(),
+    })
+    .nullable(),
+  calls: z.array(z.looseObject({ label: z.string(), threads_alive_after: z.number().optional() })),
+  patched: z.array(z.string()).optional(),
+  settings_changed: z.array(z.string()).optional(),
+  audit: z.looseObject({ events: z.array(z.object({ event: z.string(), detail: z.string() })) }).optional(),
+  threads: z.looseObject({}).optional(),
+  compile: compileSchema.nullable().optional(),
+});
+export type CheckReport = z.infer<typeof checkReportSchema>;
 
 interface JudgeResult {
   correct: boolean;
@@ -111,7 +130,7 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
   if (ref.outcome) phases.push(phaseRecord(ref.outcome));
 
   step(1, 'check: running the candidate on the saved inputs');
-  const check = await runPhase<CheckReport>(config, 'check', ['--reference', ref.dir, '--candidate', candidatePath, '--entry', req.entry, '--out', join(work, 'check')], {
+  const check = await runPhase(config, 'check', ['--reference', ref.dir, '--candidate', candidatePath, '--entry', req.entry, '--out', join(work, 'check')], {
     ...common,
     timeoutMs: req.checkTimeoutS * 1000,
     stage: { from: 'import', until: 'compiled', timeoutMs: req.compileTimeoutS * 1000 },
@@ -142,7 +161,7 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
   const failures: string[] = [];
   if (judge.correct && req.bench && !req.interpret) {
     step(3, `bench: ${req.benchRounds} interleaved rounds (${device})`);
-    const bench = await runPhase<BenchResult>(
+    const bench = await runPhase(
       config,
       'bench',
       ['--reference', ref.dir, '--candidate', candidatePath, '--entry', req.entry, '--rounds', String(req.benchRounds), '--warmup-ms', String(req.warmupMs), '--rep-ms', String(req.repMs)],
@@ -150,9 +169,15 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
     );
     phases.push(phaseRecord(bench));
     throwIfCanceled(job);
-    if (bench.result) {
-      timing = summarizeTiming(bench.result);
-      flags.push(...benchFlags(timing, bench.result));
+    const parsed = bench.result ? benchResultSchema.safeParse(bench.result) : null;
+    if (parsed?.success) {
+      timing = summarizeTiming(parsed.data);
+      flags.push(...benchFlags(timing, parsed.data));
+    } else if (parsed) {
+      const message = `the bench process's report is malformed (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`;
+      errors.push({ phase: 'bench', stage: 'the process', type: 'ResultChannelCorrupted', message, location: null, traceback: null });
+      failures.push(`bench: ${message}`);
+      flags.push({ code: 'result_channel_tampered', severity: 'suspicious', source: 'bench', detail: message });
     } else {
       const error = errorFromPhase(bench, 'bench');
       if (error.type === 'EnvironmentMissing') throw new UserError(error.message);
@@ -164,7 +189,9 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
   }
 
   let profile: ProfileSummary | null = null;
-  if (req.profile && !judge.failure) {
+  if (req.profile && req.interpret) {
+    notes.push('Not profiled: under TRITON_INTERPRET=1 a profile shows the interpreter, not the kernel.');
+  } else if (req.profile && !judge.failure) {
     step(4, 'profile: torch.profiler over the candidate');
     const p = await runProfile(config, {
       jobId: job.id,
@@ -174,7 +201,6 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
       entry: req.entry,
       steps: 5,
       rowLimit: 20,
-      interpret: req.interpret,
       timeoutMs: req.benchTimeoutS * 1000,
       signal: job.signal,
       logFile: job.logFile,
@@ -188,7 +214,8 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
 
   const { verdict, reasons } = decideVerdict({ compileError: judge.compile_error, checks: judge.checks, flags, timing, failures });
   step(5, `verdict: ${verdict}`);
-  const versions = { ...(report.versions ?? ref.meta.versions) };
+  // From processes that never ran the candidate (its own report could say anything), plus the driver.
+  const versions: Record<string, unknown> = { ...ref.meta.versions, triton: probe.triton, ...(await driverVersions(runtime, device)) };
   const partial = {
     experiment,
     case: caseInfo.name,
@@ -226,13 +253,18 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
 }
 
 /** The check's report for the judge: the process's own, or a failure describing how it ended. */
-function checkReport(outcome: PhaseOutcome<CheckReport>, req: VerifyRequest, python: string): CheckReport {
+function checkReport(outcome: PhaseOutcome, req: VerifyRequest, python: string): CheckReport {
   if (outcome.result) {
-    const failure = outcome.result.failure;
+    const parsed = checkReportSchema.safeParse(outcome.result);
+    if (!parsed.success) {
+      const message = `the check process's report is malformed (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`;
+      return { failure: { stage: 'the process', call: null, type: 'ResultChannelCorrupted', message, location: null, traceback: null }, calls: [] };
+    }
+    const failure = parsed.data.failure;
     if (failure?.missing_module === 'triton') {
       throw new UserError(`The candidate imports triton, which is not installed for ${python}.`, 'pip install triton (needs an NVIDIA or AMD GPU for real kernels), or verify a pure-PyTorch candidate.');
     }
-    return outcome.result;
+    return parsed.data;
   }
   const e = outcome.error;
   if (e?.kind === 'environment') throw new UserError(e.message, e.remedy ?? undefined);
@@ -243,14 +275,16 @@ function checkReport(outcome: PhaseOutcome<CheckReport>, req: VerifyRequest, pyt
 }
 
 function errorFromFailure(phase: string, f: NonNullable<CheckReport['failure']>): ErrorInfo {
-  const location = f.location as { file?: string; line?: number; column?: number } | null | undefined;
+  const location = f.location as { file?: unknown; line?: unknown; column?: unknown } | null | undefined;
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  const int = (v: unknown) => (typeof v === 'number' ? v : null);
   return {
     phase,
     stage: f.stage,
     type: f.type,
-    message: f.call ? `${f.message} (during ${f.call as string})` : f.message,
-    location: location ? { file: location.file ?? null, line: location.line ?? null, column: location.column ?? null } : null,
-    traceback: (f.traceback as string | undefined) || null,
+    message: f.call ? `${f.message} (during ${f.call})` : f.message,
+    location: location ? { file: text(location.file), line: int(location.line), column: int(location.column) } : null,
+    traceback: f.traceback || null,
   };
 }
 
@@ -265,6 +299,17 @@ function errorFromPhase(outcome: PhaseOutcome<unknown>, phase: string, req?: Ver
   if (outcome.channelProblem && outcome.exitCode === 0) return { ...base, stage: 'crash', type: 'ResultChannelCorrupted', message: `the ${phase} process's result channel: ${outcome.channelProblem}` };
   const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
   return { ...base, stage: 'crash', type: 'ProcessDied', message: `the ${phase} process ${how} without a result (a segfault, an illegal memory access or os._exit ends the process)` };
+}
+
+/** The NVIDIA driver and GPU names for the archive, when nvidia-smi is there. */
+async function driverVersions(runtime: Runtime, device: Device): Promise<Record<string, unknown>> {
+  if (device !== 'cuda' || !nvidiaSmiPath(runtime.config)) return {};
+  try {
+    const rows = await queryGpus(runtime.config, ['name', 'driver_version']);
+    return { driver_version: rows[0]?.driver_version?.value ?? null, gpus: rows.map((r) => r.name?.value ?? null) };
+  } catch (error) {
+    return { driver_version: null, driver_error: errorMessage(error) };
+  }
 }
 
 function phaseRecord(o: PhaseOutcome<unknown>): PhaseRecord {

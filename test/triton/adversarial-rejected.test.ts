@@ -10,7 +10,7 @@ import { pidsMatching, waitFor } from '../helpers/proc.js';
 import { ADVERSARIAL, PYTHON, check, flagCodes, skipReason, verify } from './helpers.js';
 
 const skip = skipReason({});
-const { call } = await connectInMemory({ TUNELOOP_PYTHON: PYTHON });
+const { call, server } = await connectInMemory({ TUNELOOP_PYTHON: PYTHON });
 const cheat = (file: string, extra: Record<string, unknown> = {}) => verify(call, { case: 'softmax', candidate_path: join(ADVERSARIAL, file), ...extra });
 
 describe.skipIf(skip)('triton_verify rejects cheats', () => {
@@ -97,5 +97,14 @@ describe.skipIf(skip)('triton_verify rejects cheats', () => {
     const history = await call('get_history', { domain: 'triton', limit: 50 });
     const runs = (history.structuredContent as { runs: { id: number; status: string }[] }).runs;
     expect(runs.find((x) => x.id === r.run_id)?.status).toBe('timeout');
+  });
+
+  it('job_cancel stops a verify in the middle of a hang, and leaves no process behind', async () => {
+    const started = (await call('triton_verify', { case: 'softmax', candidate_path: join(ADVERSARIAL, 'hangs.py'), wait_s: 0 })).structuredContent as { job_id: string };
+    const jobDir = join(server.runtime.config.home, 'jobs', started.job_id);
+    expect(await waitFor(() => pidsMatching('sleep 3141').length > 0, 60_000)).toBe(true);
+    const canceled = (await call('job_cancel', { job_id: started.job_id })).structuredContent as { status: string };
+    expect(canceled.status).toBe('canceled');
+    expect(await waitFor(() => pidsMatching('sleep 3141').length === 0 && pidsMatching(jobDir).length === 0, 10_000)).toBe(true);
   });
 });

@@ -87,17 +87,23 @@ class PatchWatch:
 
 
 def global_settings(torch) -> dict:
-    """Process-wide numerics and threading knobs a candidate could flip to its advantage."""
-    out = {
-        "default_dtype": str(torch.get_default_dtype()),
-        "num_threads": torch.get_num_threads(),
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-        "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-        "cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
-        "cudnn.benchmark": torch.backends.cudnn.benchmark,
+    """Process-wide numerics and threading knobs a candidate could flip to its advantage. Each is
+    read on its own: a knob a torch version renamed reads as None instead of failing the check."""
+    readers = {
+        "default_dtype": lambda: str(torch.get_default_dtype()),
+        "num_threads": torch.get_num_threads,
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled,
+        "cuda.matmul.allow_tf32": lambda: torch.backends.cuda.matmul.allow_tf32,
+        "cudnn.allow_tf32": lambda: torch.backends.cudnn.allow_tf32,
+        "cudnn.benchmark": lambda: torch.backends.cudnn.benchmark,
+        "float32_matmul_precision": lambda: torch.get_float32_matmul_precision(),
     }
-    if hasattr(torch, "get_float32_matmul_precision"):
-        out["float32_matmul_precision"] = torch.get_float32_matmul_precision()
+    out = {}
+    for name, read in readers.items():
+        try:
+            out[name] = read()
+        except Exception:
+            out[name] = None
     return out
 
 

@@ -10,18 +10,12 @@ from __future__ import annotations
 import json
 import os
 
+from .compare import comparable, element_errors, on_grid_fraction, resolve_tolerances, scalar_close
 from .env import require_torch
 from .flags import runtime_flags
 from .scan import scan_source
+from .synth import materialize, tensors_of
 from .tensors import bits_equal, digest, load_bundle
-
-DEFAULT_TOLERANCES = {
-    "float64": {"atol": 1e-8, "rtol": 1e-7},
-    "float32": {"atol": 1e-5, "rtol": 1e-4},
-    "float16": {"atol": 1e-3, "rtol": 1e-2},
-    "bfloat16": {"atol": 1e-2, "rtol": 2e-2},
-}
-MIN_PRECISION_SAMPLE = 64
 
 
 def run_judge(args) -> dict:
@@ -33,7 +27,9 @@ def run_judge(args) -> dict:
     expected = load_bundle(torch, os.path.join(args.reference, "expected.pt"))["outputs"]
     originals = load_bundle(torch, os.path.join(args.reference, "inputs.pt"))["inputs"]
     outputs_path = os.path.join(args.check_dir, "outputs.pt")
-    calls = load_bundle(torch, outputs_path)["calls"] if os.path.exists(outputs_path) else []
+    # A process killed mid-save leaves one file of the pair: then there are no outputs to judge.
+    complete = os.path.exists(outputs_path) and os.path.exists(f"{outputs_path}.json")
+    calls = load_bundle(torch, outputs_path)["calls"] if complete else []
     tolerances = resolve_tolerances(meta["manifest"]["tolerances"], json.loads(args.tolerances or "{}"))
     judge = Judge(torch, meta, expected, originals, tolerances, args.allow_nondeterminism)
     checks = judge.run(report.get("failure"), calls)
@@ -59,14 +55,6 @@ def run_judge(args) -> dict:
 
 
 REQUIRED = ("runs", "allclose")
-
-
-def resolve_tolerances(from_manifest: dict, from_client: dict) -> dict:
-    out = {k: dict(v) for k, v in DEFAULT_TOLERANCES.items()}
-    for layer in (from_manifest, from_client):
-        for dtype, tol in layer.items():
-            out.setdefault(dtype, {}).update(tol)
-    return out
 
 
 class Judge:
@@ -139,7 +127,7 @@ class Judge:
         problems = []
         for call in calls:
             for i, (got, want) in enumerate(zip(call["outputs"], self.expected[call["seed_index"]])):
-                if not _comparable(torch, got, want) or not want.is_floating_point():
+                if not comparable(torch, got, want) or not want.is_floating_point():
                     continue
                 g, w = got.double(), want.double()
                 for name, fn in (("NaN", torch.isnan), ("+Inf", lambda t: torch.isposinf(t)), ("-Inf", lambda t: torch.isneginf(t))):
@@ -155,10 +143,10 @@ class Judge:
             want_all = self.expected[call["seed_index"]]
             for i, (got, want) in enumerate(zip(call["outputs"], want_all)):
                 if not isinstance(want, torch.Tensor):
-                    if not _scalar_close(got, want, self._tol("float64")):
+                    if not scalar_close(got, want, self._tol("float64")):
                         problems.append(f"{call['label']} output {i}: {got!r} != {want!r}")
                     continue
-                if not _comparable(torch, got, want):
+                if not comparable(torch, got, want):
                     problems.append(f"{call['label']} output {i}: not comparable (shape/dtype/type)")
                     continue
                 stats = self._errors(got, want)
@@ -182,11 +170,11 @@ class Judge:
         torch = self.torch
         for call in calls:
             for i, (got, want) in enumerate(zip(call["outputs"], self.expected[call["seed_index"]])):
-                if not _comparable(torch, got, want) or want.dtype not in (torch.float32, torch.float64):
+                if not comparable(torch, got, want) or want.dtype not in (torch.float32, torch.float64):
                     continue
                 for low in (torch.float16, torch.bfloat16):
-                    cand = _on_grid_fraction(torch, got, low)
-                    ref = _on_grid_fraction(torch, want, low)
+                    cand = on_grid_fraction(torch, got, low)
+                    ref = on_grid_fraction(torch, want, low)
                     if cand is not None and ref is not None and cand >= 0.98 and ref <= 0.5:
                         return _check("precision", False,
                                       f"{call['label']} output {i}: {cand:.1%} of the values are exactly representable in {_dt_name(low)} "
@@ -194,8 +182,6 @@ class Judge:
         return _check("precision", True, "outputs carry the reference's precision")
 
     def inputs_unchanged(self, calls):
-        from .synth import materialize, tensors_of
-
         problems = []
         for call in calls:
             original = tensors_of(materialize(self.torch, self.originals[call["seed_index"]], "cpu"))
@@ -213,7 +199,7 @@ class Judge:
             if bitwise:
                 if not bits_equal(self.torch, a, b):
                     return _check("deterministic", False, f"output {i} differs bitwise between two runs on the same inputs (garbage reads, races, or randomness)")
-            elif _comparable(self.torch, a, b) and self._errors(a, b)["mismatches"]:
+            elif comparable(self.torch, a, b) and self._errors(a, b)["mismatches"]:
                 return _check("deterministic", False, f"output {i} differs beyond tolerance between two runs on the same inputs")
         how = "bitwise identical" if bitwise else (
             "within tolerance (allow_nondeterminism)" if self.allow_nondeterminism else "within tolerance (the reference itself is not bitwise deterministic)")
@@ -249,38 +235,7 @@ class Judge:
         return self.tolerances.get(dtype_name, {"atol": 0.0, "rtol": 0.0})
 
     def _errors(self, got, want) -> dict:
-        torch = self.torch
-        tol = self._tol(_dt(want))
-        atol, rtol = float(tol.get("atol", 0.0)), float(tol.get("rtol", 0.0))
-        if not want.is_floating_point():
-            mism = (got != want).reshape(-1)
-            n = int(mism.sum())
-            idx = int(mism.nonzero()[0]) if n else None
-            return {"elements": want.numel(), "mismatches": n, "nonfinite_mismatches": 0, "max_abs_error": float((got.double() - want.double()).abs().max()) if want.numel() else 0.0,
-                    "max_rel_error": 0.0 if not n else float("inf"), "atol": 0.0, "rtol": 0.0, "worst_index": _index(want, idx),
-                    "worst_got": _item(got, idx), "worst_expected": _item(want, idx)}
-        g, w = got.double().reshape(-1), want.double().reshape(-1)
-        finite = torch.isfinite(g) & torch.isfinite(w)
-        err = torch.where(finite, (g - w).abs(), torch.zeros_like(g))
-        rel = err / (w.abs() + atol if atol > 0 else w.abs().clamp_min(1e-30))
-        bad = finite & (err > atol + rtol * w.abs())
-        same_special = (torch.isnan(g) & torch.isnan(w)) | (torch.isinf(g) & torch.isinf(w) & (g == w))
-        nonfinite = ~finite & ~same_special
-        bad = bad | nonfinite
-        score = torch.where(bad, torch.full_like(err, float("inf")), err)
-        worst = int(score.argmax()) if score.numel() else None
-        return {
-            "elements": int(w.numel()),
-            "mismatches": int(bad.sum()),
-            "nonfinite_mismatches": int(nonfinite.sum()),
-            "max_abs_error": float(err.max()) if err.numel() else 0.0,
-            "max_rel_error": float(rel.max()) if rel.numel() else 0.0,
-            "atol": atol,
-            "rtol": rtol,
-            "worst_index": _index(want, worst),
-            "worst_got": _item(got, worst),
-            "worst_expected": _item(want, worst),
-        }
+        return element_errors(self.torch, got, want, self._tol(_dt(want)))
 
     def _remember(self, index, label, stats):
         current = self.worst.get(index)
@@ -317,42 +272,3 @@ def _dt(t):
 
 def _dt_name(dtype):
     return str(dtype).replace("torch.", "")
-
-
-def _comparable(torch, got, want) -> bool:
-    return isinstance(got, torch.Tensor) and isinstance(want, torch.Tensor) and got.shape == want.shape and got.dtype == want.dtype
-
-
-def _scalar_close(got, want, tol) -> bool:
-    if isinstance(want, bool) or isinstance(want, int) or want is None:
-        return got == want and type(got) is type(want)
-    if not isinstance(got, (int, float)) or isinstance(got, bool):
-        return False
-    if want != want:
-        return got != got
-    return abs(got - want) <= tol["atol"] + tol["rtol"] * abs(want)
-
-
-def _on_grid_fraction(torch, t, low):
-    flat = t.detach().reshape(-1).double()
-    flat = flat[torch.isfinite(flat) & (flat != 0)]
-    if flat.numel() < MIN_PRECISION_SAMPLE:
-        return None
-    return float((flat.to(low).double() == flat).double().mean())
-
-
-def _index(t, flat_index):
-    if flat_index is None:
-        return None
-    out = []
-    for size in reversed(list(t.shape)):
-        out.append(flat_index % size)
-        flat_index //= size
-    return list(reversed(out))
-
-
-def _item(t, flat_index):
-    if flat_index is None:
-        return None
-    value = t.reshape(-1)[flat_index].item()
-    return value
