@@ -96,8 +96,9 @@ export const tritonCreateCaseTool = defineTool({
   toolset: 'triton',
   title: 'Create a Triton case',
   description:
-    'Create a case from a PyTorch module\'s source and a manifest (YAML or JSON: model {class, init_kwargs}, device, inputs {args, kwargs} with shape/dtype/distribution/layout, optional weights and tolerances; see triton_cases show for examples). ' +
-    'The case is validated by running it once (import, build, synthesize inputs, forward) before it is saved to <data dir>/cases/<name>; then triton_verify and triton_profile can use it.',
+    'Create a Triton case from a PyTorch module\'s source and a manifest, validated by running it once (import, build, synthesize inputs, forward) before it is saved to <data dir>/cases/<name>. ' +
+    'The manifest (YAML or JSON) gives model {class, init_kwargs}, device, inputs {args, kwargs} with shape/dtype/distribution/layout, and optional weights and tolerances; triton_cases show prints examples. ' +
+    'Then triton_verify and triton_profile can use the case.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   input: z.object({
     name: z.string().describe('Case name: 1-64 letters, digits, ".", "_" or "-".'),

@@ -18,9 +18,8 @@ export const BUILTIN_CASES_DIR = fileURLToPath(new URL('../../tools/triton/cases
 
 export type Phase = 'probe' | 'cases' | 'validate' | 'reference' | 'check' | 'judge' | 'bench' | 'profile';
 
-/** Exit codes documented in harness.py. */
-export const EXIT = { ok: 0, internal: 1, usage: 2, environment: 3, case: 4, candidate: 5 } as const;
-
+/** An error document's body; its kind matches the exit code (see harness.py: 1 internal, 2 usage,
+ * 3 environment, 4 case, 5 candidate). */
 export interface HarnessError {
   kind: 'internal' | 'usage' | 'environment' | 'case' | 'candidate';
   message: string;
@@ -167,7 +166,7 @@ export function requireResult<R>(outcome: PhaseOutcome<R>, config: Config): R {
     throw new UserError(`The Python interpreter ${config.python} could not be started: ${outcome.spawnError}.`, 'Install python3, or set TUNELOOP_PYTHON to an interpreter that has torch.');
   }
   if (outcome.timedOut || outcome.stageTimedOut) {
-    throw new UserError(`The harness's ${outcome.phase} phase timed out after ${Math.round(outcome.durationMs / 1000)} s.`, `Raise the timeout, or use smaller shapes; its stderr is in the job log.`);
+    throw new UserError(`The harness's ${outcome.phase} phase timed out after ${Math.round(outcome.durationMs / 1000)} s.`, 'The case may be too large for this machine: use smaller shapes (the stderr is in the job log).');
   }
   const e = outcome.error;
   if (e?.kind === 'environment') throw new UserError(e.message, e.remedy ?? undefined);

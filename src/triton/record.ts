@@ -9,7 +9,7 @@ import type { VerifyRequest } from './verify.js';
 export function recordVerifyRun(runtime: Runtime, jobId: string, req: VerifyRequest, r: Omit<VerifyResult, 'run_id' | 'archive'>): number {
   const workloadId = resolveWorkload(runtime, req.workload, r.case);
   const metrics: Record<string, number> = {
-    correct: r.verdict.startsWith('correct') || r.verdict === 'suspicious' ? 1 : 0,
+    outputs_correct: r.verdict.startsWith('correct') || r.verdict === 'suspicious' ? 1 : 0,
     checks_failed: r.checks.filter((c) => c.passed === false).length,
     flags_suspicious: r.flags.filter((f) => f.severity === 'suspicious').length,
   };

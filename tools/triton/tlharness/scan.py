@@ -13,7 +13,7 @@ NETWORK_MODULES = {"socket", "urllib", "http", "requests", "ssl"}
 FILE_MODULES = {"pickle", "marshal", "shelve", "glob", "pathlib", "shutil", "tempfile", "io"}
 DYNAMIC_MODULES = {"importlib", "runpy", "imp", "ctypes", "cffi"}
 FILE_CALLS = {"torch.load", "torch.from_file", "numpy.load", "numpy.fromfile", "numpy.loadtxt", "numpy.memmap",
-              "os.listdir", "os.scandir", "os.walk", "os.open", "os.read", "os.getcwd", "os.path.exists", "os.environ.get", "os.getenv"}
+              "os.listdir", "os.scandir", "os.walk", "os.open", "os.read"}
 PROCESS_CALLS = {"os.system", "os.popen", "os.fork", "os.forkpty", "os.execv", "os.execve", "os.execvp", "os.spawnv", "os.posix_spawn", "os.kill"}
 FRAME_CALLS = {"sys._getframe", "inspect.currentframe", "inspect.stack", "inspect.getouterframes", "inspect.trace",
                "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settrace", "sys.setprofile", "threading.settrace"}
@@ -22,7 +22,7 @@ TIMER_NAMES = {"perf_counter", "perf_counter_ns", "time", "time_ns", "monotonic"
                "elapsed_time", "do_bench", "do_bench_cudagraph", "synchronize", "Event", "Timer", "record"}
 RNG_NAMES = {"rand", "randn", "randint", "rand_like", "randn_like", "randint_like", "randperm", "bernoulli",
              "multinomial", "normal", "normal_", "uniform_", "random", "random_", "seed", "manual_seed", "shuffle", "choice"}
-RNG_BASES = ("torch", "numpy", "random", "triton.language")
+RNG_BASES = ("torch.", "numpy.", "random.", "triton.language.")
 # High-level torch ops: a candidate calling the same one as the reference is falling back to it.
 HIGH_LEVEL_OPS = {
     "softmax", "log_softmax", "layer_norm", "rms_norm", "group_norm", "batch_norm", "instance_norm", "normalize",
@@ -45,7 +45,7 @@ DESCRIPTIONS = {
     "threads": "uses threads or other concurrency (work the timer may not wait for)",
     "processes": "starts processes",
     "network": "uses the network",
-    "file_access": "reads files or the environment (the reference's outputs are files)",
+    "file_access": "reads files (the reference's outputs are files)",
     "frame_introspection": "inspects stack frames, the heap or tracing hooks (the caller's data)",
     "streams": "creates or switches CUDA streams (work the timer may not wait for)",
     "monkeypatch": "assigns attributes of imported modules (patching)",
@@ -193,7 +193,7 @@ class _Finder(ast.NodeVisitor):
                 self.hit("frame_introspection", line, name)
             if name.startswith("torch.cuda.") and last in STREAM_ATTRS:
                 self.hit("streams", line, name)
-            if last in RNG_NAMES and name.startswith(RNG_BASES) and name.split(".")[0] in ("torch", "numpy", "random", "triton"):
+            if last in RNG_NAMES and name.startswith(RNG_BASES):
                 self.hit("randomness", line, name)
         if last in HIGH_LEVEL_OPS:
             self.op_calls.setdefault(last, line)
