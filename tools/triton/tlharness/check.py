@@ -4,11 +4,17 @@ The process never holds the reference module or the expected outputs: it loads t
 and weights only. The plan, in order:
   seed0, seed0-repeat (determinism), seed1 .. seedN-1, fresh-data (seed 1's values copied into
   seed 0's buffers: a cache keyed by pointer, shape or object identity returns stale data).
-Before every call memory is poisoned; right after it the outputs are cloned (the "immediate"
-snapshot the judge compares); every returned object is kept alive until the process ends, so a
-later torch.empty cannot land on an earlier correct answer; after a pause (and a device-wide
-synchronize on CUDA) a digest of the outputs is taken again: if it differs from the immediate
-snapshot, work was still landing after forward returned (another thread or stream).
+Before every call memory is poisoned; right after it the outputs are copied to the host (the
+"immediate" snapshot the judge compares); after a pause (and a device-wide synchronize on CUDA)
+they are copied and hashed again: if that differs from the immediate snapshot, work was still
+landing after forward returned (another thread or stream).
+
+Why an uninitialized output (torch.empty) is caught whatever the allocator does: the expected
+values never exist in this process, and nothing this process derives from a candidate's output
+(returned objects, snapshots, settled copies, hashes) is freed before the process ends, so no
+freed block ever holds a correct answer for a later torch.empty to land on. An unwritten output
+then holds NaN from the poisoning (a reused block), zeros (fresh pages from mmap), or stale
+values of something else; none of them equals the expected answer.
 Judging happens elsewhere (judge.py), in a process that never imports the candidate.
 """
 from __future__ import annotations
@@ -23,7 +29,7 @@ from .env import EnvironmentMissing, is_interpret, require_torch, versions
 from .guards import AuditLog, PatchWatch, native_thread_count, poison, python_thread_ids, warm_thread_pools
 from .protocol import log, stage
 from .synth import flatten_output, materialize, tensors_of
-from .tensors import digest, load_bundle, save_bundle
+from .tensors import cpu_copy, digest, load_bundle, save_bundle
 
 SETTLE_S = 0.05
 THREAD_WAIT_S = 2.0
@@ -89,7 +95,9 @@ def run_check(args) -> dict:
             with torch.no_grad():
                 out = candidate(*inputs["args"], **inputs["kwargs"])
             leaves, structure = flatten_output(torch, out)
-            snapshot = [v.detach().clone() if isinstance(v, torch.Tensor) else v for _, v in leaves]
+            # Stream-ordered copy to the host: on CUDA it waits for the current stream only, so work
+            # left on another stream is not waited for (the settled look below sees it).
+            snapshot = [cpu_copy(torch, v) if isinstance(v, torch.Tensor) else v for _, v in leaves]
         except BaseException as error:
             audit.recording = False
             info = describe_exception(error, args.candidate)
@@ -106,15 +114,17 @@ def run_check(args) -> dict:
         _settle(before)
         if device == "cuda":
             torch.cuda.synchronize()
-        settled = [digest(torch, v) for _, v in leaves]
+        settled_copies = [cpu_copy(torch, v) if isinstance(v, torch.Tensor) else v for _, v in leaves]
+        keep_alive.append(settled_copies)
+        settled = [digest(torch, v) for v in settled_copies]
         snapshots.append({
             "label": label,
             "seed_index": values_of,
             "structure": structure,
-            "outputs": [v.to("cpu") if isinstance(v, torch.Tensor) else v for v in snapshot],
+            "outputs": snapshot,
             "output_devices": [str(v.device) if isinstance(v, torch.Tensor) else None for _, v in leaves],
             "settled_digests": settled,
-            "inputs_after": [t.detach().to("cpu").clone() for t in tensors_of(inputs)],
+            "inputs_after": [cpu_copy(torch, t) for t in tensors_of(inputs)],
         })
         result["calls"].append({
             "label": label,

@@ -54,14 +54,23 @@ def load_bundle(torch, path: str):
     return decode(structure)
 
 
+def cpu_copy(torch, t):
+    """A contiguous CPU copy made in one allocation (no intermediate that would be freed holding
+    the data: see check.py on why freed memory must never hold a correct answer)."""
+    out = torch.empty(tuple(t.shape), dtype=t.dtype, device="cpu")
+    out.copy_(t.detach())
+    return out
+
+
 def _int_view(torch, t):
-    """The raw bits of a tensor as integers (bitwise comparison treats NaN == NaN, -0 != +0)."""
+    """The raw bits of a tensor as integers (bitwise comparison treats NaN == NaN, -0 != +0).
+    A view, not a copy, when `t` is contiguous."""
     t = t.detach().contiguous()
     if t.is_floating_point():
         width = {8: torch.int64, 4: torch.int32, 2: torch.int16, 1: torch.int8}[t.element_size()]
         return t.view(width)
     if t.dtype == torch.bool:
-        return t.to(torch.uint8)
+        return t.view(torch.uint8)
     return t
 
 
@@ -74,12 +83,13 @@ def bits_equal(torch, a, b) -> bool:
 
 
 def digest(torch, value) -> str:
-    """sha256 of a tensor's dtype, shape and bytes (or of a plain value's repr)."""
+    """sha256 of a tensor's dtype, shape and bytes (or of a plain value's repr). Hashes the
+    tensor's own memory when it is a contiguous CPU tensor (no copy)."""
     h = hashlib.sha256()
     if isinstance(value, torch.Tensor):
         t = _int_view(torch, value.detach().to("cpu"))
         h.update(f"{value.dtype}{tuple(value.shape)}".encode())
-        h.update(t.numpy().tobytes())
+        h.update(t.numpy().reshape(-1).view("uint8") if t.numel() else b"")
     else:
         h.update(repr(value).encode())
     return h.hexdigest()
