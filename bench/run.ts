@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> 
   monitor: () => import('./monitor.bench.js'),
   'diagnose-memory': () => import('./diagnose-memory.bench.js'),
   'nccl-parser': () => import('./nccl-parser.bench.js'),
+  'triton-verify': () => import('./triton-verify.bench.js'),
 };
 
 const filters = process.argv.slice(2);

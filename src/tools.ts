@@ -7,5 +7,6 @@ import { jobTools } from './core/job-tools.js';
 import { observeTools } from './observe/tools.js';
 import { historyTools } from './learn/tools.js';
 import { ncclTools } from './nccl/tools.js';
+import { tritonTools } from './triton/tools.js';
 
-export const allTools: ToolDefinition[] = [...observeTools, ...ncclTools, ...historyTools, ...jobTools] as ToolDefinition[];
+export const allTools: ToolDefinition[] = [...observeTools, ...ncclTools, ...tritonTools, ...historyTools, ...jobTools] as ToolDefinition[];

@@ -149,10 +149,17 @@ export interface PythonProbe extends ProbeResult {
   torch: string | null;
   triton: string | null;
   cuda: boolean;
+  /** PyYAML's version: the Triton harness reads case manifests with it. */
+  yaml: string | null;
 }
 
 const PYTHON_PROBE = `import json, sys
-out = {"python": sys.version.split()[0], "torch": None, "triton": None, "cuda": False}
+out = {"python": sys.version.split()[0], "torch": None, "triton": None, "cuda": False, "yaml": None}
+try:
+    import yaml
+    out["yaml"] = yaml.__version__
+except Exception:
+    pass
 try:
     import torch
     out["torch"] = torch.__version__
@@ -168,7 +175,7 @@ print(json.dumps(out))`;
 
 export async function probePython(config: Config): Promise<PythonProbe> {
   const r = await runCommand([config.python, '-c', PYTHON_PROBE], { timeoutMs: 60_000 });
-  const base = { name: 'python + torch', python: null, torch: null, triton: null, cuda: false };
+  const base = { name: 'python + torch', python: null, torch: null, triton: null, cuda: false, yaml: null };
   if (!r.ok) {
     return {
       ...base,
@@ -177,7 +184,7 @@ export async function probePython(config: Config): Promise<PythonProbe> {
       remedy: 'install python3, or set TUNELOOP_PYTHON to an interpreter that has torch',
     };
   }
-  const info = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { python: string; torch: string | null; triton: string | null; cuda: boolean };
+  const info = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { python: string; torch: string | null; triton: string | null; cuda: boolean; yaml: string | null };
   const detail = `python ${info.python}, torch ${info.torch ?? 'missing'}, triton ${info.triton ?? 'missing'}, CUDA ${info.cuda ? 'available' : 'unavailable'}`;
   return {
     ...base,
@@ -226,6 +233,12 @@ export async function runDoctor(config: Config): Promise<DoctorRow[]> {
     row('nccl', 'run_nccl_tests launcher=mpirun', probeBinary('mpirun', config)),
     row('nccl', 'run_nccl_tests launcher=srun', slurm),
     row('triton', 'triton_verify, triton_profile (torch)', python),
+    row('triton', 'triton_cases, case manifests (PyYAML)', {
+      name: 'PyYAML',
+      ok: python.yaml !== null,
+      detail: python.yaml ? `PyYAML ${python.yaml}` : 'not importable',
+      remedy: `pip install pyyaml (apt-get install python3-yaml for /usr/bin/python3), or set TUNELOOP_PYTHON`,
+    }),
     row('triton', 'Triton kernels (triton package)', {
       name: 'triton',
       ok: python.triton !== null,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Runtime } from '../core/runtime.js';
 import { UserError } from '../core/errors.js';
+import { registerTritonResources } from '../triton/resources.js';
 
 const MAX_RESOURCE_BYTES = 1 << 20;
 const JOB_ID = /^job-[a-z0-9]+-[0-9a-f]+$/;
@@ -30,6 +31,7 @@ export function registerResources(server: McpServer, runtime: Runtime): void {
       return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: readTail(join(runtime.config.home, 'jobs', id, 'log'), MAX_RESOURCE_BYTES) }] };
     },
   );
+  registerTritonResources(server, runtime);
 }
 
 /** The last `max` bytes of a file (all of it when smaller). */

@@ -1,0 +1,242 @@
+"""Static scan of the candidate's source for patterns that cheats need: a flag, not a proof.
+
+It reads the source with `ast` (never runs it). Severity "suspicious" makes a correct candidate's
+verdict `suspicious` (review it); "warning" is reported and changes nothing.
+"""
+from __future__ import annotations
+
+import ast
+
+THREAD_MODULES = {"threading", "_thread", "concurrent", "multiprocessing", "asyncio"}
+PROCESS_MODULES = {"subprocess", "pty"}
+NETWORK_MODULES = {"socket", "urllib", "http", "requests", "ssl"}
+FILE_MODULES = {"pickle", "marshal", "shelve", "glob", "pathlib", "shutil", "tempfile", "io"}
+DYNAMIC_MODULES = {"importlib", "runpy", "imp", "ctypes", "cffi"}
+FILE_CALLS = {"torch.load", "torch.from_file", "numpy.load", "numpy.fromfile", "numpy.loadtxt", "numpy.memmap",
+              "os.listdir", "os.scandir", "os.walk", "os.open", "os.read"}
+PROCESS_CALLS = {"os.system", "os.popen", "os.fork", "os.forkpty", "os.execv", "os.execve", "os.execvp", "os.spawnv", "os.posix_spawn", "os.kill"}
+FRAME_CALLS = {"sys._getframe", "inspect.currentframe", "inspect.stack", "inspect.getouterframes", "inspect.trace",
+               "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settrace", "sys.setprofile", "threading.settrace"}
+STREAM_ATTRS = {"Stream", "stream", "set_stream", "ExternalStream", "StreamContext"}
+TIMER_NAMES = {"perf_counter", "perf_counter_ns", "time", "time_ns", "monotonic", "monotonic_ns", "process_time",
+               "elapsed_time", "do_bench", "do_bench_cudagraph", "synchronize", "Event", "Timer", "record"}
+RNG_NAMES = {"rand", "randn", "randint", "rand_like", "randn_like", "randint_like", "randperm", "bernoulli",
+             "multinomial", "normal", "normal_", "uniform_", "random", "random_", "seed", "manual_seed", "shuffle", "choice"}
+RNG_BASES = ("torch.", "numpy.", "random.", "triton.language.")
+# High-level torch ops: a candidate calling the same one as the reference is falling back to it.
+HIGH_LEVEL_OPS = {
+    "softmax", "log_softmax", "layer_norm", "rms_norm", "group_norm", "batch_norm", "instance_norm", "normalize",
+    "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "scaled_dot_product_attention", "multi_head_attention_forward", "gelu", "silu", "mish", "softplus", "elu", "selu",
+    "matmul", "mm", "bmm", "addmm", "baddbmm", "einsum", "cross_entropy", "nll_loss", "embedding", "max_pool2d",
+    "avg_pool2d", "adaptive_avg_pool2d", "interpolate", "cumsum", "cumprod", "topk", "sort", "LayerNorm", "Linear",
+    "Softmax", "GELU", "SiLU", "RMSNorm", "Conv2d", "MultiheadAttention",
+}
+
+SEVERITY = {
+    "reference_import": "suspicious", "dynamic_code": "suspicious", "threads": "suspicious", "processes": "suspicious",
+    "network": "suspicious", "file_access": "suspicious", "frame_introspection": "suspicious", "streams": "suspicious",
+    "monkeypatch": "suspicious", "timer_patch": "suspicious", "builtins_access": "suspicious",
+    "randomness": "warning", "reduced_precision": "warning", "reference_op_fallback": "warning", "global_settings": "warning",
+}
+DESCRIPTIONS = {
+    "reference_import": "refers to the case's reference module or class",
+    "dynamic_code": "runs code built at run time (exec/eval/compile/__import__/importlib/ctypes)",
+    "threads": "uses threads or other concurrency (work the timer may not wait for)",
+    "processes": "starts processes",
+    "network": "uses the network",
+    "file_access": "reads files (the reference's outputs are files)",
+    "frame_introspection": "inspects stack frames, the heap or tracing hooks (the caller's data)",
+    "streams": "creates or switches CUDA streams (work the timer may not wait for)",
+    "monkeypatch": "assigns attributes of imported modules (patching)",
+    "timer_patch": "replaces a timing function",
+    "builtins_access": "touches __builtins__",
+    "randomness": "draws random numbers (results may differ run to run)",
+    "reduced_precision": "casts to float16/bfloat16 while the reference's outputs are float32/float64",
+    "reference_op_fallback": "calls the same high-level torch op as the reference (any speedup is not the kernel's)",
+    "global_settings": "changes process-wide torch settings (they apply to the baseline too)",
+}
+
+
+def scan_source(source: str, model_source: str, model_stem: str, reference_class: str, float32_outputs: bool) -> list:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    finder = _Finder(model_stem, reference_class, float32_outputs)
+    finder.visit(tree)
+    defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    defined |= {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    for line, name in finder.names_used:
+        if name == reference_class and name not in defined:
+            finder.hit("reference_import", line, f"uses {name}, the reference class, without defining it")
+    shared = sorted(reference_ops(model_source) & finder.op_calls.keys())
+    for op in shared:
+        finder.hit("reference_op_fallback", finder.op_calls[op], f"{op} (also in the reference)")
+    return finder.flags()
+
+
+def reference_ops(model_source: str) -> set:
+    try:
+        tree = ast.parse(model_source)
+    except SyntaxError:
+        return set()
+    ops = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = _last_name(node.func)
+            if name in HIGH_LEVEL_OPS:
+                ops.add(name)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            ops.add("matmul")
+    return ops
+
+
+def _last_name(node):
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
+
+
+class _Finder(ast.NodeVisitor):
+    def __init__(self, model_stem: str, reference_class: str, float32_outputs: bool):
+        self.model_stem = model_stem
+        self.reference_class = reference_class
+        self.float32_outputs = float32_outputs
+        self.aliases = {}
+        self.hits = {}
+        self.names_used = []
+        self.op_calls = {}
+
+    def import_roots(self) -> set:
+        return {v.split(".")[0] for v in self.aliases.values()}
+
+    def hit(self, code: str, line: int, what: str) -> None:
+        self.hits.setdefault(code, []).append(f"line {line}: {what}")
+
+    def flags(self) -> list:
+        return [
+            {"code": code, "severity": SEVERITY[code], "source": "static", "detail": f"{DESCRIPTIONS[code]}: " + "; ".join(lines[:5]) + (f" (+{len(lines) - 5} more)" if len(lines) > 5 else "")}
+            for code, lines in sorted(self.hits.items())
+        ]
+
+    def resolve(self, node):
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        head = self.aliases.get(node.id, node.id)
+        return ".".join([head] + list(reversed(parts)))
+
+    def _module_import(self, name: str, line: int) -> None:
+        root = name.split(".")[0]
+        if root in THREAD_MODULES:
+            self.hit("threads", line, f"import {name}")
+        if root in PROCESS_MODULES:
+            self.hit("processes", line, f"import {name}")
+        if root in NETWORK_MODULES:
+            self.hit("network", line, f"import {name}")
+        if root in FILE_MODULES:
+            self.hit("file_access", line, f"import {name}")
+        if root in DYNAMIC_MODULES:
+            self.hit("dynamic_code", line, f"import {name}")
+        if root in (self.model_stem, "tuneloop_reference_model"):
+            self.hit("reference_import", line, f"import {name}")
+
+    def visit_Import(self, node):
+        for alias in node.names:
+            self.aliases[(alias.asname or alias.name).split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+            self._module_import(alias.name, node.lineno)
+
+    def visit_ImportFrom(self, node):
+        module = node.module or ""
+        if node.level and not module:
+            module = self.model_stem  # `from . import model`: relative imports reach the case folder at best
+        self._module_import(module, node.lineno)
+        for alias in node.names:
+            full = f"{module}.{alias.name}" if module else alias.name
+            self.aliases[alias.asname or alias.name] = full
+            if alias.name in (self.model_stem, self.reference_class):
+                self.hit("reference_import", node.lineno, f"from {module} import {alias.name}")
+
+    def visit_Name(self, node):
+        self.names_used.append((node.lineno, node.id))
+        if node.id == "__builtins__":
+            self.hit("builtins_access", node.lineno, "__builtins__")
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, str) and (f"{self.model_stem}.py" in node.value or "expected.pt" in node.value):
+            self.hit("reference_import", node.lineno, f"string {node.value[:60]!r}")
+
+    def visit_Call(self, node):
+        name = self.resolve(node.func)
+        last = _last_name(node.func)
+        line = node.lineno
+        if name in ("exec", "eval", "compile", "__import__"):
+            self.hit("dynamic_code", line, f"{name}()")
+        elif name == "open":
+            self.hit("file_access", line, "open()")
+        elif name in ("setattr", "delattr") and node.args:
+            target = self.resolve(node.args[0])
+            if target and target.split(".")[0] in self.import_roots():
+                self.hit("monkeypatch", line, f"{name}({target}, ...)")
+        if name:
+            if name in FILE_CALLS:
+                self.hit("file_access", line, name)
+            if name in PROCESS_CALLS:
+                self.hit("processes", line, name)
+            if name in FRAME_CALLS:
+                self.hit("frame_introspection", line, name)
+            if name.startswith("torch.cuda.") and last in STREAM_ATTRS:
+                self.hit("streams", line, name)
+            if last in RNG_NAMES and name.startswith(RNG_BASES):
+                self.hit("randomness", line, name)
+        if last in HIGH_LEVEL_OPS:
+            self.op_calls.setdefault(last, line)
+        if self.float32_outputs and last in ("half", "bfloat16") and isinstance(node.func, ast.Attribute):
+            self.hit("reduced_precision", line, f".{last}()")
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node):
+        name = self.resolve(node)
+        if name in ("sys.modules", "sys._getframe"):
+            self.hit("frame_introspection", node.lineno, name)
+        if self.float32_outputs and name in ("torch.float16", "torch.half", "torch.bfloat16", "triton.language.float16", "triton.language.bfloat16"):
+            self.hit("reduced_precision", node.lineno, name)
+        self.generic_visit(node)
+
+    def _assigned(self, target, line):
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for t in target.elts:
+                self._assigned(t, line)
+            return
+        if not isinstance(target, ast.Attribute):
+            return
+        name = self.resolve(target)
+        if not name:
+            return
+        root = name.split(".")[0]
+        if root in self.import_roots() or root in ("torch", "time", "triton", "builtins", "os", "sys", "numpy"):
+            if name.startswith("torch.backends."):
+                code = "global_settings"
+            else:
+                code = "timer_patch" if target.attr in TIMER_NAMES else "monkeypatch"
+            self.hit(code, line, f"{name} = ...")
+
+    def visit_Assign(self, node):
+        for target in node.targets:
+            self._assigned(target, node.lineno)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node):
+        self._assigned(node.target, node.lineno)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node):
+        for target in node.targets:
+            self._assigned(target, node.lineno)
+        self.generic_visit(node)
