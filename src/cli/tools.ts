@@ -6,8 +6,8 @@ import { selectTools } from '../server.js';
 
 /** The first sentence of a description: the tool's one-line purpose. */
 export function purpose(tool: ToolDefinition): string {
-  const m = /^(.+?[.:])(\s|$)/.exec(tool.description);
-  return (m ? m[1] : tool.description).replace(/[.:]$/, '');
+  const m = /^(.+?\.)(\s|$)/.exec(tool.description);
+  return (m ? m[1] : tool.description).replace(/\.$/, '');
 }
 
 /** How the tool's annotations read to a person. */

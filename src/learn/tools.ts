@@ -213,7 +213,7 @@ export const compareRunsTool = defineTool({
   toolset: 'history',
   title: 'Compare two groups of runs',
   description:
-    'Decide whether group b really differs from baseline group a: each group is a config_key or a list of run ids, narrowed by shared filters. ' +
+    'Decide whether group b really differs from baseline group a. Each group is a config_key or a list of run ids, narrowed by shared filters. ' +
     'Returns n/mean/median/stdev/CV per group, the relative change of medians, a bootstrap 95% CI of the difference, a Mann-Whitney U p-value, ' +
     'a verdict (better / worse / no significant difference, for b against a, honouring the metric direction) and, when inconclusive, about how many more runs would settle it.',
   annotations: READ_ONLY,

@@ -24,7 +24,7 @@ export const ncclEnvTool = defineTool({
   toolset: 'nccl',
   title: 'NCCL environment profiles',
   description:
-    'Manage named NCCL environment profiles (stored in tuneloop\'s database): validate, save, list, show, delete; render one as shell export lines, a .env body, mpirun -x arguments, ' +
+    'Manage named NCCL environment profiles and the nccl.conf files made from them. Profiles live in tuneloop\'s database: validate, save, list, show, delete; render one as shell export lines, a .env body, mpirun -x arguments, ' +
     'an srun --export argument or an nccl.conf body; or write_conf an nccl.conf to a path you name (the old file is backed up, /etc/nccl.conf needs allow_system). ' +
     'Precedence: process environment > NCCL_CONF_FILE or ~/.nccl.conf > /etc/nccl.conf. The environment of processes already running cannot change: only newly started jobs see a new profile or file.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },

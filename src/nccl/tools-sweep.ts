@@ -14,7 +14,8 @@ export const ncclSweepTool = defineTool({
   toolset: 'nccl',
   title: 'Sweep NCCL configs',
   description:
-    'Run a set of NCCL configs (an explicit list and/or a grid over chosen variables) against one nccl-tests invocation, within a budget (max_runs, max_minutes), with repeats. ' +
+    'Find the best NCCL config for one nccl-tests invocation by measuring a set of configs against the untuned default. ' +
+    'The set is an explicit list and/or a grid over chosen variables, run within a budget (max_runs, max_minutes), with repeats. ' +
     'The untuned default (no tuning variables) is always measured in the same sweep. Every trial is recorded in history. Returns the ranking overall ' +
     '(busbw over the largest size band) and the best config per message-size band and per size, each with its margin over the default and ' +
     'whether compare() confirms it (needs about 4 repeats); exports the per-size winners as a CSV for NCCL\'s example tuner plugin ' +

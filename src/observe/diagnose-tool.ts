@@ -79,7 +79,7 @@ export const diagnoseLogsTool = defineTool({
   toolset: 'observe',
   title: 'Diagnose logs',
   description:
-    'Find known incident signatures (Xid GPU faults, ECC, fallen-off-the-bus, OOM kills, lockups, hung tasks, NCCL timeouts and IB/socket errors, CUDA errors, vLLM hangs/preemption/engine death...) ' +
+    'Diagnose incidents from logs: why a GPU host is slow or stuck. Finds known signatures (Xid GPU faults, ECC, fallen-off-the-bus, OOM kills, lockups, hung tasks, NCCL timeouts and IB/socket errors, CUDA errors, vLLM hangs/preemption/engine death...) ' +
     'in text, log files, the systemd journal, dmesg or a tuneloop job log. Returns findings ranked by severity and causality (knock-ons linked to and ranked below their cause), ' +
     'each with counts, first/last times, verbatim evidence with line numbers, extracted fields, meaning, next checks and remedy; a time-window correlation across sources; ' +
     'and a summary of error-looking lines no signature matched. Streams its input: 100 MB logs are fine.',

@@ -45,7 +45,7 @@ export const gpuStatusTool = defineTool({
   toolset: 'observe',
   title: 'GPU status and health',
   description:
-    'Per NVIDIA GPU (nvidia-smi): identity and bus id, utilisation, memory, temperatures, power, SM/memory clocks, active throttle reasons, ' +
+    'State and health of every NVIDIA GPU. Per GPU (nvidia-smi): identity and bus id, utilisation, memory, temperatures, power, SM/memory clocks, active throttle reasons, ' +
     'ECC volatile/aggregate counts, retired pages and remapped rows, plus the compute processes on it; fields the GPU or driver does not support are null with the reason. ' +
     'Derives health flags (thermal throttling, power brake, uncorrectable ECC, pending remaps/retirements, failed remaps) and healthy/degraded/unhealthy per GPU. ' +
     'Pair with diagnose_logs for Xid history.',

@@ -25,7 +25,7 @@ export const systemSnapshotTool = defineTool({
   toolset: 'observe',
   title: 'System snapshot',
   description:
-    'A point-in-time picture of this host for tuning decisions: kernel, CPU model and topology (sockets/cores/threads, SMT, NUMA), memory, load, ' +
+    'A point-in-time picture of this host for tuning decisions. Kernel, CPU model and topology (sockets/cores/threads, SMT, NUMA), memory, load, ' +
     'pressure stall info (PSI), CPU frequency governors, the limits of the cgroup tuneloop runs in, sched_ext state, GPUs (when nvidia-smi exists), ' +
     'and the top processes by CPU over a short window. Start here; use system_monitor to watch over time.',
   annotations: READ_ONLY,

@@ -40,7 +40,7 @@ export const tritonCasesTool = defineTool({
   toolset: 'triton',
   title: 'List or show Triton cases',
   description:
-    'List the Triton verification cases (a PyTorch module + an input schema) or show one: its manifest, model source and shipped candidates. ' +
+    'List the Triton verification cases (a PyTorch module + an input schema) or show one. Show gives its manifest, model source and shipped candidates. ' +
     'Use show before writing a candidate: it must match the reference\'s constructor and parameter names. Add a case with triton_create_case; verify with triton_verify.',
   annotations: READ_ONLY,
   input: z.object({
@@ -96,7 +96,7 @@ export const tritonCreateCaseTool = defineTool({
   toolset: 'triton',
   title: 'Create a Triton case',
   description:
-    'Create a Triton case from a PyTorch module\'s source and a manifest, validated by running it once (import, build, synthesize inputs, forward) before it is saved to <data dir>/cases/<name>. ' +
+    'Create a Triton case from a PyTorch module\'s source and a manifest. It is validated by running it once (import, build, synthesize inputs, forward) before it is saved to <data dir>/cases/<name>. ' +
     'The manifest (YAML or JSON) gives model {class, init_kwargs}, device, inputs {args, kwargs} with shape/dtype/distribution/layout, and optional weights and tolerances; triton_cases show prints examples. ' +
     'Then triton_verify and triton_profile can use the case.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },

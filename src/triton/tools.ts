@@ -31,7 +31,7 @@ export const tritonProfileTool = defineTool({
   toolset: 'triton',
   title: 'Profile a Triton case',
   description:
-    'Profile a case\'s baseline (or a candidate) with torch.profiler on the case\'s inputs: returns the top operators by self time (device time on CUDA, CPU time otherwise) and where the Chrome trace is; ' +
+    'Profile a case\'s baseline (or a candidate) with torch.profiler on the case\'s inputs. Returns the top operators by self time (device time on CUDA, CPU time otherwise) and where the Chrome trace is; ' +
     'the trace is also an MCP resource (tuneloop://triton/jobs/{job_id}/trace). A job: poll with job_status.',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: z.object({
@@ -90,7 +90,7 @@ export const tritonVerifyTool = defineTool({
   toolset: 'triton',
   title: 'Verify and benchmark a Triton candidate',
   description:
-    'Check a candidate implementation of a case honestly, then time it: the reference runs in its own process (cached), the candidate in a fresh one on poisoned memory over several seeds, ' +
+    'Check a candidate implementation of a case honestly, then time it. The reference runs in its own process (cached), the candidate in a fresh one on poisoned memory over several seeds, ' +
     'and a third process that never imports the candidate judges shape/dtype/device, NaN/Inf positions, per-dtype tolerances, float16 downcasts, input mutation, determinism, ' +
     'sensitivity to the inputs, stale caches (new data in the same buffers) and late writes; a static scan and runtime observations flag cheats. ' +
     'Correct candidates are timed against the baseline interleaved (do_bench on CUDA, labelled CPU timings otherwise) with a noise-aware speedup; above 10x is flagged. ' +
