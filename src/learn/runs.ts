@@ -221,9 +221,9 @@ export function queryRuns(store: Store, q: HistoryQuery): { runs: Run[]; has_mor
     q.sort === 'primary'
       ? `ORDER BY primary_value IS NULL, CASE direction WHEN 'lower' THEN primary_value ELSE -primary_value END, id DESC`
       : 'ORDER BY created_ms DESC, id DESC';
-  const rows = store.statement(`SELECT * FROM runs ${sql} ${order} LIMIT @limit OFFSET @offset`).all({
+  // LIMIT is inlined (a validated integer): SQLite plans a bound LIMIT ~10x slower on this query.
+  const rows = store.statement(`SELECT * FROM runs ${sql} ${order} LIMIT ${Math.trunc(q.limit) + 1} OFFSET @offset`).all({
     ...params,
-    limit: q.limit + 1,
     offset: q.offset,
   }) as RunRow[];
   return { runs: rows.slice(0, q.limit).map(toRun), has_more: rows.length > q.limit };
@@ -248,9 +248,9 @@ export function configAggregates(
   const rows = store
     .statement(
       `SELECT * FROM config_stats ${sql}
-       ORDER BY CASE direction WHEN 'lower' THEN median ELSE -median END, n DESC LIMIT @limit`,
+       ORDER BY CASE direction WHEN 'lower' THEN median ELSE -median END, n DESC LIMIT ${Math.trunc(limit)}`,
     )
-    .all({ ...params, limit }) as (Omit<ConfigAggregate, 'config' | 'last_run_at' | 'workload_id'> & { config: string; last_ms: number; workload_id: number })[];
+    .all(params) as (Omit<ConfigAggregate, 'config' | 'last_run_at' | 'workload_id'> & { config: string; last_ms: number; workload_id: number })[];
   return rows.map(({ last_ms, config, workload_id, ...r }) => ({
     ...r,
     workload_id: workload_id === 0 ? null : workload_id,
