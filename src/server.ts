@@ -45,6 +45,7 @@ export function createServer(config: Config): TuneloopServer {
     if (server.isConnected()) server.sendLoggingMessage({ level, logger: SERVER_NAME, data: message }).catch(() => {});
   });
   for (const tool of selectTools(config)) registerTool(server, runtime, tool);
+  memoizeToolList(server);
   registerResources(server, runtime);
   return {
     server,
@@ -54,6 +55,25 @@ export function createServer(config: Config): TuneloopServer {
       await server.close().catch(() => {});
     },
   };
+}
+
+/**
+ * The SDK converts every tool's zod schemas to JSON Schema on each tools/list (~40 ms for our
+ * tools). Our tool set never changes after start-up, so the first answer is kept and reused.
+ * The handler map is SDK-internal: when it is not where we expect, the SDK's own handler stays.
+ */
+function memoizeToolList(server: McpServer): void {
+  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, (...args: unknown[]) => Promise<unknown>> })._requestHandlers;
+  const original = handlers?.get('tools/list');
+  if (!handlers || !original) return;
+  let answer: Promise<unknown> | undefined;
+  handlers.set('tools/list', (...args) => {
+    answer ??= original(...args).catch((error: unknown) => {
+      answer = undefined;
+      throw error;
+    });
+    return answer;
+  });
 }
 
 /** Register one tool: strict input, structured output, UserErrors as isError results with their remedy. */

@@ -65,18 +65,20 @@ function migrate(store: Store, migrations: Record<string, Migration[]>): void {
   store.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     domain TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL,
     PRIMARY KEY (domain, version))`);
+  const appliedVersion = (domain: string): number =>
+    (store.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations WHERE domain = ?').get(domain) as { v: number }).v;
   for (const [domain, list] of Object.entries(migrations)) {
     const sorted = [...list].sort((a, b) => a.version - b.version);
     sorted.forEach((m, i) => {
       if (m.version !== i + 1) throw new Error(`migrations for ${domain}: expected version ${i + 1}, got ${m.version}`);
     });
+    // The common case (an up-to-date store) takes no write lock at all.
+    if (appliedVersion(domain) >= sorted.length) continue;
     // One transaction per domain: a concurrent server either sees none or all of it.
     store.write((db) => {
-      const row = db
-        .prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations WHERE domain = ?')
-        .get(domain) as { v: number };
+      const applied = appliedVersion(domain);
       for (const m of sorted) {
-        if (m.version <= row.v) continue;
+        if (m.version <= applied) continue;
         if (typeof m.up === 'string') db.exec(m.up);
         else m.up(db);
         db.prepare('INSERT INTO schema_migrations (domain, version, name, applied_at) VALUES (?, ?, ?, ?)').run(
