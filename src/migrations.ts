@@ -2,8 +2,10 @@
 import type { Migration } from './core/store.js';
 import { historyMigrations } from './learn/schema.js';
 import { observeMigrations } from './observe/monitor.js';
+import { schedMigrations } from './sched/store.js';
 
 export const allMigrations: Record<string, Migration[]> = {
   history: historyMigrations,
   observe: observeMigrations,
+  sched: schedMigrations,
 };

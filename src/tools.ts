@@ -6,5 +6,6 @@ import type { ToolDefinition } from './core/tool.js';
 import { jobTools } from './core/job-tools.js';
 import { observeTools } from './observe/tools.js';
 import { historyTools } from './learn/tools.js';
+import { schedTools } from './sched/tools.js';
 
-export const allTools: ToolDefinition[] = [...observeTools, ...historyTools, ...jobTools] as ToolDefinition[];
+export const allTools: ToolDefinition[] = [...observeTools, ...schedTools, ...historyTools, ...jobTools] as ToolDefinition[];

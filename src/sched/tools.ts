@@ -1,0 +1,5 @@
+/** The sched toolset: sched_ext scheduler catalog, status, run/stop, custom builds, workload A/B benchmarks. */
+import { runSchedulerTool, stopSchedulerTool } from './run-tools.js';
+import { listSchedulersTool, schedStatusTool } from './status-tools.js';
+
+export const schedTools = [schedStatusTool, listSchedulersTool, runSchedulerTool, stopSchedulerTool];
