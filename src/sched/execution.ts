@@ -14,7 +14,7 @@ import { saveExecution, type ExecutionRow } from './store.js';
 
 export const EXECUTION_STATUSES = ['starting', 'running', 'failed', 'exited', 'ejected', 'stopped'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
-export type StoppedBy = 'client' | 'watchdog' | 'shutdown' | 'replace' | 'guard';
+export type StoppedBy = 'client' | 'watchdog' | 'shutdown' | 'replace' | 'guard' | 'verification' | 'benchmark';
 
 export interface ExecutionSpec {
   id: string;

@@ -53,15 +53,19 @@ export class SchedulerRegistry {
   }
 
   /** Check everything, attach, and wait until the kernel shows it enabled (or report why not). */
-  run(request: RunRequest): Promise<RunOutcome> {
+  async run(request: RunRequest): Promise<RunOutcome> {
+    return this.attach(await this.resolve(request), request);
+  }
+
+  /** Attach an already resolved scheduler (build_scheduler's verification attaches its loader this way). */
+  attach(target: ResolvedScheduler, options: Pick<RunRequest, 'replace' | 'maxDurationS' | 'attachTimeoutS'>): Promise<RunOutcome> {
     return this.serialize(async () => {
       const config = this.runtime.config;
-      const target = await this.resolve(request);
       const state = requireSchedExt(config);
       const privilege = await resolvePrivilege(config);
       requirePrivilege(privilege);
       const guard = await this.guardFor(privilege, target);
-      const replaced = await this.clearTheWay(state, request.replace, privilege);
+      const replaced = await this.clearTheWay(state, options.replace, privilege);
 
       const id = `sx-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
       const dir = join(config.home, 'sched', 'executions');
@@ -79,14 +83,14 @@ export class SchedulerRegistry {
           privilege: privilege.path!,
           prefix: privilege.prefix,
           guard,
-          maxDurationS: request.maxDurationS,
+          maxDurationS: options.maxDurationS,
           logPath,
         },
         config,
         this.runtime.store,
       );
       this.executions.set(id, execution);
-      await execution.start(request.attachTimeoutS * 1000, (by) => void this.stop(id, 5000, by).catch(() => {}));
+      await execution.start(options.attachTimeoutS * 1000, (by) => void this.stop(id, 5000, by).catch(() => {}));
       return { execution, replaced };
     });
   }

@@ -1,5 +1,6 @@
 /** The sched toolset: sched_ext scheduler catalog, status, run/stop, custom builds, workload A/B benchmarks. */
+import { buildSchedulerTool } from './build-tool.js';
 import { runSchedulerTool, stopSchedulerTool } from './run-tools.js';
 import { listSchedulersTool, schedStatusTool } from './status-tools.js';
 
-export const schedTools = [schedStatusTool, listSchedulersTool, runSchedulerTool, stopSchedulerTool];
+export const schedTools = [schedStatusTool, listSchedulersTool, runSchedulerTool, stopSchedulerTool, buildSchedulerTool];
