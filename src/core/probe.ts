@@ -25,6 +25,7 @@ export const INSTALL_HINTS: Record<string, string> = {
   mpirun: 'apt-get install openmpi-bin',
   srun: 'apt-get install slurm-client (and run on a host that belongs to a Slurm cluster)',
   journalctl: 'journalctl comes with systemd; on hosts without it, pass log files instead',
+  time: 'apt-get install time (GNU time; benchmark_workload reads user/sys CPU and max RSS through it)',
   sudo: 'apt-get install sudo, and add a NOPASSWD rule for the scheduler binaries (see README)',
 };
 

@@ -54,6 +54,7 @@ export class SchedulerRegistry {
 
   /** Check everything, attach, and wait until the kernel shows it enabled (or report why not). */
   async run(request: RunRequest): Promise<RunOutcome> {
+    requireSchedExt(this.runtime.config); // the most basic reason first
     return this.attach(await this.resolve(request), request);
   }
 
