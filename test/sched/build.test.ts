@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import type { BuildResult } from '../../src/sched/build/build.js';
+import { schedulerRegistry } from '../../src/sched/registry.js';
 import { connectInMemory, textOf } from '../helpers/runtime.js';
 import { FIXTURES, fakeHost } from './helpers.js';
 
@@ -58,8 +59,8 @@ describe('on this host (real clang, bpftool, libbpf; no sched_ext)', async () =>
     expect(readFileSync(r.source_path, 'utf8')).toContain('#define TL_NAME "tl_vtime_test"');
     const list = (await call('list_schedulers', { name: 'tl_vtime_test' })).structuredContent as { schedulers: unknown[] };
     expect(list.schedulers).toEqual([]);
-    const run = await call('run_scheduler', { scheduler: 'custom:tl_vtime_test' });
-    expect(textOf(run)).toContain('was built but not verified (compiled_only');
+    const registry = schedulerRegistry(server.runtime);
+    await expect(registry.resolve({ scheduler: 'custom:tl_vtime_test', flags: [], allowUnlistedFlags: false })).rejects.toThrow('was built but not verified (compiled_only');
   });
 
   it('compiles the percpu template with parameters, reusing the cached vmlinux.h', async () => {
@@ -147,7 +148,7 @@ describe('verification on a (fake) sched_ext host', async () => {
       const r = await build(call, { name: 'tl_ejected', template: 'percpu', verify_s: 2 });
       expect(r.verdict).toBe('failed');
       expect(r.reason).toContain('did not stay attached');
-      expect(r.reason).toContain('runnable task stall');
+      expect(r.reason, JSON.stringify(r.verification, null, 1)).toContain('runnable task stall');
       expect(r.object_path).toBeNull();
       expect(host.read('state')).toBe('disabled');
     } finally {

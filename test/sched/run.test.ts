@@ -40,6 +40,17 @@ async function execution(id: string): Promise<Execution> {
   return status.executions.find((e) => e.id === id)!;
 }
 
+/** Poll sched_status until the execution satisfies `done` (generous: the machine may be loaded). */
+async function until(id: string, done: (e: Execution) => boolean, timeoutMs = 20_000): Promise<Execution> {
+  const deadline = Date.now() + timeoutMs;
+  let e = await execution(id);
+  while (!done(e) && Date.now() < deadline) {
+    await waitFor(() => false, 100);
+    e = await execution(id);
+  }
+  return e;
+}
+
 describe('attach and stop', () => {
   it('attaches, shows it in sched_status with its output, and stops it back to disabled', async () => {
     const { execution: e } = await run({ scheduler: 'scx_lavd', flags: ['--slice-max-us', '3000', '--performance'] });
@@ -99,11 +110,9 @@ describe('refusal and replace', () => {
 describe('on its own', () => {
   it('the watchdog stops it after max_duration_s', async () => {
     const { execution: e } = await run({ scheduler: 'scx_lavd', max_duration_s: 1 });
-    expect(await waitFor(() => host.read('state') === 'disabled', 15_000)).toBe(true);
-    expect(await waitFor(() => !isAlive(e.pid!), 5000)).toBe(true);
-    let ended: Execution | undefined;
-    await waitFor(() => false, 300);
-    ended = await execution(e.id);
+    const ended = await until(e.id, (x) => x.status !== 'running');
+    expect(host.read('state')).toBe('disabled');
+    expect(isAlive(e.pid!)).toBe(false);
     expect(ended.status).toBe('stopped');
     expect(ended.stopped_by).toBe('watchdog');
     expect(ended.events.some((l) => l.includes('watchdog: max_duration_s=1'))).toBe(true);
@@ -113,15 +122,9 @@ describe('on its own', () => {
     process.env.FAKE_SCX_MODE = 'eject';
     const { execution: e } = await run({ scheduler: 'scx_lavd' });
     expect(e.status).toBe('running');
-    let ended: Execution | undefined;
-    await waitFor(() => false, 100);
-    for (let i = 0; i < 100 && ended?.status !== 'ejected'; i++) {
-      ended = await execution(e.id);
-      if (ended.status !== 'ejected') await waitFor(() => false, 100);
-    }
-    expect(ended!.status).toBe('ejected');
-    await waitFor(() => !isAlive(e.pid!), 5000);
-    ended = await execution(e.id);
+    const ejected = await until(e.id, (x) => x.status === 'ejected');
+    expect(ejected.status).toBe('ejected');
+    const ended = await until(e.id, (x) => x.exit_reason !== null && !isAlive(e.pid!));
     expect(ended.status).toBe('ejected');
     expect(ended.stopped_by).toBeNull();
     expect(ended.exit_reason).toContain('runnable task stall');
@@ -131,9 +134,7 @@ describe('on its own', () => {
   it('reports a scheduler that exits on its own with its EXIT reason', async () => {
     process.env.FAKE_SCX_MODE = 'exit-early';
     const { execution: e } = await run({ scheduler: 'scx_bpfland' });
-    await waitFor(() => !isAlive(e.pid!), 10_000);
-    await waitFor(() => false, 300);
-    const ended = await execution(e.id);
+    const ended = await until(e.id, (x) => x.status !== 'running');
     expect(ended.status).toBe('exited');
     expect(ended.exit_reason).toContain('statistics thread panicked');
     expect(host.read('state')).toBe('disabled');
@@ -142,13 +143,8 @@ describe('on its own', () => {
   it('notices enable_seq moving while it stays attached (ejected and reloaded between polls)', async () => {
     process.env.FAKE_SCX_MODE = 'reload';
     const { execution: e } = await run({ scheduler: 'scx_lavd' });
-    let current = e;
-    await waitFor(() => false, 100);
     const seq = Number(host.read('enable_seq'));
-    for (let i = 0; i < 50 && !current.events.some((l) => l.includes('enable_seq moved')); i++) {
-      await waitFor(() => false, 100);
-      current = await execution(e.id);
-    }
+    const current = await until(e.id, (x) => x.events.some((l) => l.includes('enable_seq moved')));
     expect(current.events.some((l) => l.includes(`enable_seq moved ${seq} -> ${seq + 1}`))).toBe(true);
     expect(current.status).toBe('running');
   });
