@@ -6,6 +6,7 @@
 import { printFigure, type BenchFigure } from './lib.js';
 
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> }>> = {
+  sched: () => import('./sched.bench.js'),
 };
 
 const filters = process.argv.slice(2);

@@ -9,7 +9,7 @@ import type { Config } from '../core/config.js';
 import type { Child, ExecResult } from '../core/exec.js';
 import { spawnChild } from '../core/exec.js';
 import type { Store } from '../core/store.js';
-import { opsMatches, pollSchedExt, readSchedExt, type SchedExtState } from './sysfs.js';
+import { opsMatches, pollSchedExt, readSchedExt } from './sysfs.js';
 import { saveExecution, type ExecutionRow } from './store.js';
 
 export const EXECUTION_STATUSES = ['starting', 'running', 'failed', 'exited', 'ejected', 'stopped'] as const;
@@ -242,10 +242,5 @@ export class Execution {
   private endedOnKernelSide(): boolean {
     if (this.exitKind !== null) return this.exitKind >= 1024 || this.exitKind === 66 || this.exitKind === 67; // ERROR*, UNREG_KERN, SYSRQ
     return this.exitReason !== null && KERNEL_EXIT.test(this.exitReason) && !/unregistered from user space/i.test(this.exitReason);
-  }
-
-  /** Current kernel view, for status lines. */
-  kernelState(): SchedExtState {
-    return readSchedExt(this.config);
   }
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { runCommand } from '../core/exec.js';
-import { findBinary } from '../core/probe.js';
+import { findBinary, libbpfVersion } from '../core/probe.js';
 import { NATIVE_SOURCES_DIR } from './paths.js';
 
 export const NATIVE_TOOLS = {
@@ -50,7 +50,7 @@ export async function nativeTool(config: Config, tool: NativeTool, options: { lo
     );
   }
   const spec = NATIVE_TOOLS[tool];
-  const libbpf = spec.libbpf ? await libbpfVersion(config) : '';
+  const libbpf = spec.libbpf ? ((await libbpfVersion(config)) ?? '') : '';
   const key = createHash('sha256')
     .update(readFileSync(join(NATIVE_SOURCES_DIR, spec.source)))
     .update(readFileSync(join(NATIVE_SOURCES_DIR, 'Makefile')))
@@ -92,12 +92,4 @@ async function build(make: string, cc: string, tool: NativeTool, dir: string, ta
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-}
-
-/** The libbpf the loader would link, as pkg-config reports it ("1.1.2"), or "" when unknown. */
-export async function libbpfVersion(config: Config): Promise<string> {
-  const pkgConfig = findBinary('pkg-config', config.binPath);
-  if (!pkgConfig) return '';
-  const r = await runCommand([pkgConfig, '--modversion', 'libbpf'], { timeoutMs: 5000 });
-  return r.ok ? r.stdout.trim() : '';
 }

@@ -117,10 +117,6 @@ export class SchedulerRegistry {
     return [...this.executions.values()].find((e) => e.live);
   }
 
-  get(id: string): Execution | undefined {
-    return this.executions.get(id);
-  }
-
   /** Live executions of this server first, then recent rows from every server sharing the data dir. */
   list(limit: number): { live: Execution[]; rows: ExecutionRow[] } {
     const live = [...this.executions.values()].filter((e) => e.live);

@@ -35,7 +35,8 @@ export async function ensureVmlinuxHeader(config: Config, options: { signal?: Ab
   if (existsSync(path)) {
     return { dir, path, kernel_release: kernel.release, cached: true, has_sched_ext: readFileSync(path, 'utf8').includes(HAS_SCX) };
   }
-  const bpftool = requireBinary('bpftool', config.binPath, 'build_scheduler generates vmlinux.h with it');
+  // Debian installs bpftool in /usr/sbin, which a non-root PATH lacks.
+  const bpftool = requireBinary('bpftool', [...config.binPath, '/usr/sbin', '/sbin'], 'build_scheduler generates vmlinux.h with it');
   const r = await runCommand([bpftool, 'btf', 'dump', 'file', kernel.btf_path, 'format', 'c'], {
     timeoutMs: 120_000,
     signal: options.signal,
