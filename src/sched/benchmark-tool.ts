@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { jobOutputSchema } from '../core/jobs.js';
 import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../core/tool.js';
 import { RUN_STATUSES } from '../learn/runs.js';
-import { DEFAULT_SCHEDULER, planBenchmark, runBenchmark, type BenchmarkResult } from './bench/benchmark.js';
+import { runBenchmark, type BenchmarkResult } from './bench/benchmark.js';
+import { DEFAULT_SCHEDULER, planBenchmark } from './bench/plan.js';
 
 const summary = z.object({
   n: z.number().int(),

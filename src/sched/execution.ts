@@ -228,7 +228,8 @@ export class Execution {
     if (r.spawnError) this.exitReason = `could not start: ${r.spawnError}`;
     if (this.status === 'starting') {
       this.status = 'failed';
-    } else if (this.stoppedBy) {
+    } else if (this.stoppedBy && this.status !== 'ejected') {
+      // An ejected scheduler stays "ejected" when it is stopped afterwards: that is what happened to it.
       this.status = 'stopped';
     } else if (this.status === 'running' && this.endedOnKernelSide()) {
       this.status = 'ejected';

@@ -128,7 +128,7 @@ describe('A/B with a sched_ext scheduler (fake host)', async () => {
     process.env.FAKE_SCX_MODE = 'eject';
     process.env.FAKE_SCX_EJECT_MS = '100';
     try {
-      const r = await bench(call, { command: ['sleep', '1'], scheduler: 'scx_lavd', repeats: 1, warmup: 0 });
+      const r = await bench(call, { command: ['sleep', '2'], scheduler: 'scx_lavd', repeats: 1, warmup: 0 });
       const b = r.runs.find((x) => x.arm === 'B')!;
       expect(b.status).toBe('invalid');
       expect(b.note).toContain('did not stay attached');

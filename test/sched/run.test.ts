@@ -59,12 +59,11 @@ describe('attach and stop', () => {
     expect(host.read('root/ops')).toMatch(/^lavd_/);
     expect(host.read('enable_seq')).toBe('1');
 
-    await waitFor(() => false, 600); // let it print a few stats lines
-    const status = structured<{ attached_execution: string; sched_ext: { state: string; ops: string }; executions: Execution[] }>(await call('sched_status', {}));
+    const live = await until(e.id, (x) => x.output_tail.some((l) => l.includes('[lavd] tasks')));
+    expect(live.output_tail.some((l) => l.includes('[lavd] tasks'))).toBe(true);
+    const status = structured<{ attached_execution: string; sched_ext: { state: string; ops: string } }>(await call('sched_status', {}));
     expect(status.attached_execution).toBe(e.id);
     expect(status.sched_ext.state).toBe('enabled');
-    const live = status.executions.find((x) => x.id === e.id)!;
-    expect(live.output_tail.some((l) => l.includes('[lavd] tasks'))).toBe(true);
 
     const stopped = await call('stop_scheduler', { execution_id: e.id });
     const s = structured<{ execution: Execution & { uptime_s: number }; disabled: boolean; sched_ext: { state: string } }>(stopped);
@@ -72,7 +71,7 @@ describe('attach and stop', () => {
     expect(s.execution.status).toBe('stopped');
     expect(s.execution.stopped_by).toBe('client');
     expect(s.execution.exit_reason).toBe('unregistered from user space');
-    expect(s.execution.uptime_s).toBeGreaterThan(0.5);
+    expect(s.execution.uptime_s).toBeGreaterThan(0);
     expect(host.read('state')).toBe('disabled');
     expect(host.read('root/ops')).toBeNull();
     expect(isAlive(e.pid!)).toBe(false);
