@@ -75,7 +75,8 @@ export const benchmarkWorkloadTool = defineTool({
   toolset: 'sched',
   title: 'Benchmark a workload (A/B across schedulers)',
   description:
-    'Run a saved workload or an argv with warmup and repeats, optionally as an A/B trial: the default kernel scheduler (A) against a sched_ext scheduler with flags (B), ' +
+    'Measure a workload over repeated runs, optionally as an A/B trial of the default scheduler against a sched_ext scheduler. ' +
+    'It runs a saved workload or an argv with warmup and repeats; in the A/B trial the default kernel scheduler (A) faces a sched_ext scheduler with flags (B), ' +
     'interleaved in counterbalanced pairs (A B, B A, ...) so drift cancels, attaching B for each of its runs and counting a run only if the scheduler stayed attached. ' +
     'Per run: wall time, user/sys CPU and max RSS, exit code, metrics parsed from the output (regex or JSON key), system sampler means (CPU, context switches, run delay). ' +
     'Every run is recorded in history; returns per-arm statistics and the compare_runs verdict (better / worse / no significant difference). scheduler "default" with ab: true is an A/A control. A job: poll with job_status.',

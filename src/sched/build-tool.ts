@@ -83,7 +83,8 @@ export const buildSchedulerTool = defineTool({
   toolset: 'sched',
   title: 'Build a custom sched_ext scheduler',
   description:
-    'Compile a custom BPF scheduler from your source or one of tuneloop\'s templates (vtime: global virtual-time/FIFO queue; percpu: per-CPU queues with stealing), ' +
+    'Compile, check and, where the host allows, verify a custom BPF sched_ext scheduler. ' +
+    "The source is yours or one of tuneloop's templates (vtime: global virtual-time/FIFO queue; percpu: per-CPU queues with stealing), compiled " +
     "against vmlinux.h of the running kernel (generated with bpftool, cached) and tuneloop's header <tuneloop/scx.bpf.h> (kfuncs, TL_OPS, TL_EXIT_INFO_*). " +
     'Returns clang diagnostics with file:line:column on failure; static checks (ops in .struct_ops.link with a name matching, GPL license, callbacks); ' +
     "then, where the kernel and privileges allow, verification: attach with tuneloop's libbpf loader, smoke load for verify_s, confirm enabled/named/not ejected, detach, confirm disabled. " +

@@ -35,6 +35,8 @@ export interface ExecutionSpec {
 const TAIL_LINES = 200;
 const MONITOR_MS = 200;
 const TERM_GRACE_MS = 3000;
+/** A process still alive this long after its scheduler was detached counts as ejected. */
+const LINGER_MS = 2000;
 const GUARD_PREFIX = 'tuneloop-guard: ';
 /** Kernel exit kinds (scx_exit_kind) that mean the kernel, not the scheduler's user, ended it. */
 const KERNEL_EXIT = /runnable task stall|failed to run for|scx_bpf_error|sysrq|watchdog|invalid|error|BPF scheduler/i;
@@ -53,6 +55,8 @@ export class Execution {
   private child: Child | null = null;
   private exited = false;
   private stopping = false;
+  /** When the kernel first showed it detached while it ran (null: attached). */
+  private detachedAt: number | null = null;
   private exitKind: number | null = null;
   private lastSeq: number | null = null;
   private monitor: NodeJS.Timeout | undefined;
@@ -170,7 +174,8 @@ export class Execution {
   }
 
   private persist(): void {
-    saveExecution(this.store, this.row());
+    // A guard can outlive a shutting-down server's store by a moment; the row is then final already.
+    if (this.store.db.open) saveExecution(this.store, this.row());
   }
 
   private event(message: string): void {
@@ -197,23 +202,31 @@ export class Execution {
     }
   }
 
-  /** Monitor tick: is the scheduler still the one attached? */
+  /**
+   * Monitor tick: is the scheduler still the one attached? The kernel shows it detached a moment
+   * before its process exits even when the scheduler leaves on its own (it closes its link first),
+   * so a detach is only an ejection if the exit reason says the kernel did it, or if the process
+   * lingers on without its scheduler.
+   */
   private check(): void {
     if (this.exited || this.stopping) return;
     const s = readSchedExt(this.config);
     const ours = s.state === 'enabled' && opsMatches(s.ops, this.spec.expectedOps);
-    if (this.status === 'running') {
-      if (!ours) {
-        this.status = 'ejected';
-        this.event(`ejected: state ${s.state}, root/ops ${s.ops ?? 'absent'}, enable_seq ${s.enable_seq} (was ${this.lastSeq})`);
-        this.persist();
-      } else if (this.lastSeq !== null && s.enable_seq !== null && s.enable_seq !== this.lastSeq) {
-        this.event(`enable_seq moved ${this.lastSeq} -> ${s.enable_seq}: the scheduler was ejected and re-attached between polls`);
-        this.persist();
-      }
-    } else if (this.status === 'ejected' && ours) {
+    if (!ours && this.detachedAt === null) {
+      this.detachedAt = Date.now();
+      this.event(`the kernel shows it detached: state ${s.state}, root/ops ${s.ops ?? 'absent'}, enable_seq ${s.enable_seq} (was ${this.lastSeq})`);
+      this.persist();
+    } else if (!ours && this.status === 'running' && Date.now() - this.detachedAt! > LINGER_MS) {
+      this.status = 'ejected';
+      this.event(`ejected: detached for ${LINGER_MS / 1000}s while its process still runs`);
+      this.persist();
+    } else if (ours && this.detachedAt !== null) {
+      this.detachedAt = null;
       this.status = 'running';
       this.event(`re-attached: root/ops ${s.ops}, enable_seq ${s.enable_seq}`);
+      this.persist();
+    } else if (ours && this.lastSeq !== null && s.enable_seq !== null && s.enable_seq !== this.lastSeq) {
+      this.event(`enable_seq moved ${this.lastSeq} -> ${s.enable_seq}: the scheduler was ejected and re-attached between polls`);
       this.persist();
     }
     if (s.enable_seq !== null) this.lastSeq = s.enable_seq;
@@ -226,15 +239,17 @@ export class Execution {
     clearTimeout(this.watchdog);
     this.exitCode = r.exitCode ?? (r.signal ? 128 : null);
     if (r.spawnError) this.exitReason = `could not start: ${r.spawnError}`;
+    const kernelSide = this.endedOnKernelSide();
     if (this.status === 'starting') {
       this.status = 'failed';
-    } else if (this.stoppedBy && this.status !== 'ejected') {
-      // An ejected scheduler stays "ejected" when it is stopped afterwards: that is what happened to it.
-      this.status = 'stopped';
-    } else if (this.status === 'running' && this.endedOnKernelSide()) {
+    } else if (this.status === 'ejected' || (kernelSide && (!this.stoppedBy || this.detachedAt !== null))) {
+      // Ejected stays ejected when it is stopped afterwards: that is what happened to it.
       this.status = 'ejected';
-    } else if (this.status === 'running') {
-      this.status = 'exited';
+    } else if (this.stoppedBy) {
+      this.status = 'stopped';
+    } else {
+      // Detached by the kernel without a word, or left on its own.
+      this.status = this.detachedAt !== null && this.exitReason === null ? 'ejected' : 'exited';
     }
     this.event(`process ended: ${r.exitCode !== null ? `exit ${r.exitCode}` : `signal ${r.signal}`}; status ${this.status}`);
     this.persist();
@@ -242,6 +257,6 @@ export class Execution {
 
   private endedOnKernelSide(): boolean {
     if (this.exitKind !== null) return this.exitKind >= 1024 || this.exitKind === 66 || this.exitKind === 67; // ERROR*, UNREG_KERN, SYSRQ
-    return this.exitReason !== null && KERNEL_EXIT.test(this.exitReason) && !/unregistered from user space/i.test(this.exitReason);
+    return this.exitReason !== null && KERNEL_EXIT.test(this.exitReason) && !/unregistered from (user space|BPF)/i.test(this.exitReason);
   }
 }

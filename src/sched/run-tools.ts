@@ -10,7 +10,8 @@ export const runSchedulerTool = defineTool({
   toolset: 'sched',
   title: 'Run a sched_ext scheduler',
   description:
-    'Attach a catalog scheduler (e.g. scx_lavd) or a verified custom one (custom:<name>) with flags validated against the catalog. ' +
+    'Attach a sched_ext scheduler, from the catalog or a verified custom one, with flags validated against the catalog. ' +
+    'The scheduler is a catalog name such as scx_lavd, or custom:<name>. ' +
     'Refuses when another sched_ext scheduler is attached unless replace is true; starts it as root or through sudo -n (never a password) under a guard that ' +
     "detaches it if tuneloop dies; waits until the kernel reports state enabled with root/ops naming it. Returns status running, or failed with the scheduler's output and the kernel's reason. " +
     'A watchdog stops it after max_duration_s; an exit or ejection is noticed and shown by sched_status. Stop it with stop_scheduler.',

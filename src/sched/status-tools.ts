@@ -17,7 +17,7 @@ export const schedStatusTool = defineTool({
   toolset: 'sched',
   title: 'sched_ext status',
   description:
-    'Whether and how this host can run sched_ext schedulers, and what is running: kernel support (sched_ext, release, BTF, PREEMPT_RT), ' +
+    'Show whether this host can run sched_ext schedulers and what tuneloop runs. Kernel support (sched_ext, release, BTF, PREEMPT_RT), ' +
     'the live sched_ext state (state, root/ops, enable_seq, nr_rejected, switch_all), the privilege path (root, sudo -n, scx_loader on D-Bus), ' +
     'and the scheduler executions tuneloop manages with status (running/exited/ejected/stopped/failed), uptime, output tail and exit reason. ' +
     'Call before run_scheduler; call after to see whether a scheduler is still attached.',
@@ -60,7 +60,7 @@ export const schedStatusTool = defineTool({
     const [privilege, scxLoader] = await Promise.all([resolvePrivilege(config), detectScxLoader(config)]);
     const { live, rows } = registry.list(args.limit);
     const executions = [...live.map((e) => viewExecution(e, args.output_lines)), ...rows.map((r) => viewRow(r, args.output_lines))];
-    const attached = executions.find((e) => (e.status === 'running' || e.status === 'starting') && opsMatches(state.ops, e.expected_ops));
+    const attached = executions.find((e) => e.status === 'running' && opsMatches(state.ops, e.expected_ops));
     const reasons: string[] = [];
     if (!state.supported) reasons.push('the kernel has no sched_ext (needs Linux >= 6.12 with CONFIG_SCHED_CLASS_EXT=y)');
     if (kernel.preempt_rt) reasons.push('PREEMPT_RT kernel: sched_ext refuses to load');
@@ -116,8 +116,9 @@ export const listSchedulersTool = defineTool({
   toolset: 'sched',
   title: 'List sched_ext schedulers',
   description:
-    'The scheduler catalog (the scx schedulers: purpose, algorithm, use cases, characteristics, limitations, production status, main flags with type, default, range and meaning) ' +
-    'plus custom schedulers built and verified by build_scheduler (custom:<name>). Filters by name, use case, characteristic, status and installed-on-this-host. ' +
+    'List the sched_ext schedulers tuneloop can run, with their flags, installation and catalog drift. ' +
+    'The catalog covers the scx schedulers (purpose, algorithm, use cases, characteristics, limitations, production status, main flags with type, default, range and meaning); ' +
+    'custom schedulers built and verified by build_scheduler join as custom:<name>. Filters by name, use case, characteristic, status and installed-on-this-host. ' +
     "For installed binaries it reports the version and any drift between the catalog's flags and the binary's own --help. Use it to choose run_scheduler's scheduler and flags.",
   annotations: READ_ONLY,
   input: z.object({

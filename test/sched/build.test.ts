@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { BuildResult } from '../../src/sched/build/build.js';
 import { schedulerRegistry } from '../../src/sched/registry.js';
 import { connectInMemory, textOf } from '../helpers/runtime.js';
-import { FIXTURES, fakeHost } from './helpers.js';
+import { FIXTURES, attachedPerSchedStatus, fakeHost } from './helpers.js';
 
 type JobView = { status: string; error: string | null; result?: BuildResult };
 const view = (r: CallToolResult) => r.structuredContent as JobView;
@@ -142,18 +142,13 @@ describe('verification on a (fake) sched_ext host', async () => {
   });
 
   it('fails verification when the scheduler is ejected under load, with the kernel\'s reason', async () => {
-    process.env.FAKE_SCX_MODE = 'eject';
-    process.env.FAKE_SCX_EJECT_MS = '300';
-    try {
-      const r = await build(call, { name: 'tl_ejected', template: 'percpu', verify_s: 2 });
-      expect(r.verdict).toBe('failed');
-      expect(r.reason).toContain('did not stay attached');
-      expect(r.reason, JSON.stringify(r.verification, null, 1)).toContain('runnable task stall');
-      expect(r.object_path).toBeNull();
-      expect(host.read('state')).toBe('disabled');
-    } finally {
-      delete process.env.FAKE_SCX_MODE;
-      delete process.env.FAKE_SCX_EJECT_MS;
-    }
+    const reason = 'runnable task stall (kworker/1:2[4242] failed to run for 30.512s)';
+    const [r, ejected] = await Promise.all([build(call, { name: 'tl_ejected', template: 'percpu', verify_s: 3 }), host.ejectWhen(attachedPerSchedStatus(call), reason)]);
+    expect(ejected).toBe(true);
+    expect(r.verdict).toBe('failed');
+    expect(r.reason).toContain('did not stay attached');
+    expect(r.reason, JSON.stringify(r.verification, null, 1)).toContain('runnable task stall');
+    expect(r.object_path).toBeNull();
+    expect(host.read('state')).toBe('disabled');
   });
 });

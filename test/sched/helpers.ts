@@ -4,8 +4,9 @@
  * sysrq-trigger. The fake schedulers find the tree through TUNELOOP_SYSFS_ROOT in their
  * environment, so it is also set in this test process (each test file runs in its own process).
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { tempDir } from '../helpers/tmp.js';
 
 export const FIXTURES = resolve(import.meta.dirname, '../fixtures/sched');
@@ -17,6 +18,12 @@ export interface FakeHost {
   env: Record<string, string>;
   read(file: string): string | null;
   write(file: string, text: string): void;
+  /**
+   * Play the kernel: once `attached()` says the tool has confirmed the scheduler attached, disable
+   * it in the tree and leave `reason` as its exit info (the fake scheduler then reports it and
+   * exits). Deterministic, unlike a timer inside a fake that a loaded machine may starve.
+   */
+  ejectWhen(attached: () => Promise<boolean>, reason: string, timeoutMs?: number): Promise<boolean>;
 }
 
 export function fakeHost(options: { proc?: boolean } = {}): FakeHost {
@@ -44,5 +51,21 @@ export function fakeHost(options: { proc?: boolean } = {}): FakeHost {
     env,
     read: (file) => (existsSync(join(dir, file)) ? readFileSync(join(dir, file), 'utf8').trim() : null),
     write: (file, text) => writeFileSync(join(dir, file), `${text}\n`),
+    async ejectWhen(attached, reason, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await attached())) {
+        if (Date.now() > deadline) return false;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      writeFileSync(join(dir, '.fake-exit-reason'), reason);
+      rmSync(join(dir, 'root'), { recursive: true, force: true });
+      writeFileSync(join(dir, 'state'), 'disabled\n');
+      return true;
+    },
   };
+}
+
+/** True once sched_status reports a tuneloop execution attached (the tool has confirmed the attach). */
+export function attachedPerSchedStatus(call: (name: string, args: Record<string, unknown>) => Promise<CallToolResult>): () => Promise<boolean> {
+  return async () => ((await call('sched_status', { limit: 0, output_lines: 0 })).structuredContent as { attached_execution: string | null }).attached_execution !== null;
 }

@@ -127,7 +127,18 @@ describe('on its own', () => {
     expect(ended.status).toBe('ejected');
     expect(ended.stopped_by).toBeNull();
     expect(ended.exit_reason).toContain('runnable task stall');
-    expect(ended.events.some((l) => l.includes('ejected: state disabled'))).toBe(true);
+    expect(ended.events.some((l) => l.includes('process ended: exit 1; status ejected'))).toBe(true);
+  });
+
+  it('calls a process that lingers after the kernel detached its scheduler ejected, and keeps that when stopped', async () => {
+    process.env.FAKE_SCX_MODE = 'eject-linger';
+    const { execution: e } = await run({ scheduler: 'scx_lavd' });
+    const ejected = await until(e.id, (x) => x.status === 'ejected');
+    expect(ejected.events.some((l) => l.includes('ejected: detached for 2s while its process still runs'))).toBe(true);
+    expect(isAlive(e.pid!)).toBe(true);
+    const stopped = structured<{ execution: Execution }>(await call('stop_scheduler', { execution_id: e.id }));
+    expect(stopped.execution).toMatchObject({ status: 'ejected', stopped_by: 'client' });
+    expect(stopped.execution.exit_reason).toContain('runnable task stall');
   });
 
   it('reports a scheduler that exits on its own with its EXIT reason', async () => {
