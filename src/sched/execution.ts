@@ -103,6 +103,7 @@ export class Execution {
       this.persist();
       return;
     }
+    if (this.exited) return; // attached and gone again before this poll: onExit reported it failed
     this.status = 'running';
     this.attachedAt = Date.now();
     this.lastSeq = state.enable_seq;
