@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> 
   'diagnose-memory': () => import('./diagnose-memory.bench.js'),
   'nccl-parser': () => import('./nccl-parser.bench.js'),
   'triton-verify': () => import('./triton-verify.bench.js'),
+  sched: () => import('./sched.bench.js'),
 };
 
 const filters = process.argv.slice(2);

@@ -22,7 +22,7 @@ Usage:
 
 Environment: TUNELOOP_HOME, TUNELOOP_TOOLSETS, TUNELOOP_READ_ONLY, TUNELOOP_PYTHON,
 TUNELOOP_SYSFS_ROOT, TUNELOOP_PROC_ROOT, TUNELOOP_CASES, TUNELOOP_NCCL_TESTS_DIR,
-TUNELOOP_METRICS_HOSTS. Toolsets: observe, sched, nccl, triton, history (jobs is always on).`;
+TUNELOOP_METRICS_HOSTS, TUNELOOP_SCHED_DIRS, TUNELOOP_SCHED_LIBEXEC. Toolsets: observe, sched, nccl, triton, history (jobs is always on).`;
 
 const OPTIONS = {
   toolsets: { type: 'string' },

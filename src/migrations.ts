@@ -3,9 +3,11 @@ import type { Migration } from './core/store.js';
 import { historyMigrations } from './learn/schema.js';
 import { observeMigrations } from './observe/monitor.js';
 import { ncclMigrations } from './nccl/profiles.js';
+import { schedMigrations } from './sched/store.js';
 
 export const allMigrations: Record<string, Migration[]> = {
   history: historyMigrations,
   observe: observeMigrations,
   nccl: ncclMigrations,
+  sched: schedMigrations,
 };

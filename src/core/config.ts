@@ -26,6 +26,14 @@ export interface Config {
   ncclTestsDirs: string[];
   /** Hosts scrape_metrics may reach besides loopback (TUNELOOP_METRICS_HOSTS, comma list). */
   metricsHosts: string[];
+  /** Where scx_* scheduler binaries live (TUNELOOP_SCHED_DIRS, path-list), searched before binPath. */
+  schedDirs: string[];
+  /**
+   * Installed (root-owned) sched helpers: tuneloop-sched-guard, -loader, -smoke (TUNELOOP_SCHED_LIBEXEC,
+   * default /usr/local/libexec/tuneloop). A helper found here is used as is; otherwise it is built
+   * into the data dir's cache. The sudo path requires the installed guard.
+   */
+  schedLibexec: string;
 }
 
 export interface ConfigFlags {
@@ -48,6 +56,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     casesDirs: splitPathList(env.TUNELOOP_CASES),
     ncclTestsDirs: splitPathList(env.TUNELOOP_NCCL_TESTS_DIR),
     metricsHosts: (env.TUNELOOP_METRICS_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+    schedDirs: splitPathList(env.TUNELOOP_SCHED_DIRS),
+    schedLibexec: resolve(env.TUNELOOP_SCHED_LIBEXEC || '/usr/local/libexec/tuneloop'),
   };
 }
 

@@ -14,7 +14,10 @@
  *   (SIGKILL, OOM kill): see reaper.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { registerGroup, unregisterGroup } from './reaper.js';
 
@@ -41,6 +44,19 @@ export interface ExecOptions {
   /** First signal on timeout/cancel/terminate; SIGKILL follows after killGraceMs. */
   killSignal?: NodeJS.Signals;
   killGraceMs?: number;
+  /**
+   * Opt-in: measure the child's CPU time and peak memory. Node cannot read a child's rusage, so the
+   * command runs under GNU time (this path, e.g. /usr/bin/time), which wait4()s it and writes the
+   * rusage to a file; the result carries it as `rusage`. GNU time reports CPU in 10 ms steps.
+   */
+  rusageWith?: string;
+}
+
+/** Resource usage of a child and the descendants it waited for (getrusage RUSAGE_CHILDREN). */
+export interface ResourceUsage {
+  user_s: number;
+  sys_s: number;
+  max_rss_kib: number;
 }
 
 /** A finished child, success or not. Failures are data: a timed-out run is still a result. */
@@ -60,6 +76,8 @@ export interface ExecResult {
   ok: boolean;
   /** Set when the process could not be started (ENOENT, EACCES). */
   spawnError?: string;
+  /** With `rusageWith`: what GNU time measured; null when it could not (killed before it wrote). */
+  rusage?: ResourceUsage | null;
 }
 
 export interface Child {
@@ -87,6 +105,8 @@ export function runCommand(argv: string[], options: ExecOptions): Promise<ExecRe
 
 export function spawnChild(argv: string[], options: ExecOptions): Child {
   if (argv.length === 0 || !argv[0]) throw new Error('spawnChild: empty argv');
+  const rusageFile = options.rusageWith ? join(tmpdir(), `tuneloop-rusage-${process.pid}-${randomBytes(6).toString('hex')}`) : null;
+  const command = rusageFile ? [options.rusageWith!, '-q', '-f', `${RUSAGE_MARK} %U %S %M`, '-o', rusageFile, '--', ...argv] : argv;
   if (!(options.timeoutMs > 0)) throw new Error(`spawnChild: timeoutMs must be > 0, got ${options.timeoutMs}`);
   const started = performance.now();
   const grace = options.killGraceMs ?? DEFAULT_GRACE_MS;
@@ -102,7 +122,7 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
   let proc: ChildProcess;
   let spawnError: string | undefined;
   try {
-    proc = spawn(argv[0], argv.slice(1), {
+    proc = spawn(command[0], command.slice(1), {
       cwd: options.cwd,
       env: buildEnv(options),
       detached: true,
@@ -157,6 +177,7 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
           durationMs: Math.round(performance.now() - started),
           ok: !spawnError && exitCode === 0 && !timedOut && !canceled,
           spawnError,
+          ...(rusageFile ? { rusage: readRusage(rusageFile) } : {}),
         });
       if (log) log.end(done);
       else done();
@@ -260,6 +281,19 @@ export function killAllChildrenNow(): void {
 
 export function liveChildCount(): number {
   return live.size;
+}
+
+const RUSAGE_MARK = 'tuneloop-rusage';
+
+function readRusage(file: string): ResourceUsage | null {
+  try {
+    const m = new RegExp(`^${RUSAGE_MARK} ([\\d.]+) ([\\d.]+) (\\d+)$`, 'm').exec(readFileSync(file, 'utf8'));
+    return m ? { user_s: Number(m[1]), sys_s: Number(m[2]), max_rss_kib: Number(m[3]) } : null;
+  } catch {
+    return null;
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 function buildEnv(options: ExecOptions): NodeJS.ProcessEnv {

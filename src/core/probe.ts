@@ -26,9 +26,11 @@ export const INSTALL_HINTS: Record<string, string> = {
   srun: 'apt-get install slurm-client (and run on a host that belongs to a Slurm cluster)',
   journalctl: 'journalctl comes with systemd; on hosts without it, pass log files instead',
   dmesg: 'apt-get install util-linux (dmesg); or read the kernel log with journal_kernel or from /var/log/kern.log',
-  sudo: 'apt-get install sudo, and add a NOPASSWD rule for the scheduler binaries (see README)',
   all_reduce_perf:
     'build nccl-tests (git clone https://github.com/NVIDIA/nccl-tests; make -C nccl-tests MPI=1 for mpirun/srun, plain make for one process) and set TUNELOOP_NCCL_TESTS_DIR=<nccl-tests>/build',
+  time: 'apt-get install time (GNU time; benchmark_workload reads user/sys CPU and max RSS through it)',
+  make: 'apt-get install make',
+  sudo: 'apt-get install sudo, install the scheduler guard and add its NOPASSWD rule (see README, "Schedulers (sched_ext)")',
 };
 
 /** Where nccl-tests builds usually land, searched after TUNELOOP_NCCL_TESTS_DIR and before PATH. */
@@ -139,9 +141,39 @@ export async function probePrivilege(config: Config): Promise<ProbeResult & { pa
     name: 'privileges',
     ok: false,
     detail: sudo ? 'not root, and sudo -n needs a password' : 'not root, and sudo is not installed',
-    remedy: 'run tuneloop as root, or grant a NOPASSWD sudoers rule for the scheduler binaries (see README, "Schedulers")',
+    remedy: 'run tuneloop as root, or install its scheduler guard (sudo make -C tools/sched install) and grant the NOPASSWD sudoers rule for it (see README, "Schedulers (sched_ext)")',
     path: null,
   };
+}
+
+/**
+ * The libbpf that tuneloop's scheduler loader links (pkg-config). sched_ext schedulers attach as
+ * struct_ops links, which libbpf supports from 1.2; an older one still lets the loader probe and
+ * check objects, not attach them.
+ */
+export async function probeLibbpf(config: Config): Promise<ProbeResult> {
+  const name = 'libbpf (loader)';
+  if (!findBinary('pkg-config', config.binPath)) return { name, ok: false, detail: 'pkg-config is not installed', remedy: 'apt-get install pkg-config libbpf-dev' };
+  const version = await libbpfVersion(config);
+  if (!version) return { name, ok: false, detail: 'libbpf development files not found', remedy: 'apt-get install libbpf-dev libelf-dev zlib1g-dev' };
+  const [major, minor] = version.split('.').map(Number);
+  const links = major > 1 || (major === 1 && minor >= 2);
+  return links
+    ? { name, ok: true, detail: `libbpf ${version}: struct_ops links supported` }
+    : {
+        name,
+        ok: false,
+        detail: `libbpf ${version} predates struct_ops links (1.2): the loader can check objects but not attach them`,
+        remedy: 'build libbpf >= 1.2 (e.g. from the kernel tree tools/lib/bpf) and point PKG_CONFIG_PATH at its libbpf.pc',
+      };
+}
+
+/** The libbpf version pkg-config reports ("1.1.2"), or null without pkg-config or libbpf-dev. */
+export async function libbpfVersion(config: Config): Promise<string | null> {
+  const pkgConfig = findBinary('pkg-config', config.binPath);
+  if (!pkgConfig) return null;
+  const r = await runCommand([pkgConfig, '--modversion', 'libbpf'], { timeoutMs: 5000 });
+  return r.ok ? r.stdout.trim() : null;
 }
 
 export interface PythonProbe extends ProbeResult {
@@ -203,7 +235,7 @@ export interface DoctorRow extends ProbeResult {
 
 /** Everything `tuneloop doctor` checks, grouped by the toolset that needs it. */
 export async function runDoctor(config: Config): Promise<DoctorRow[]> {
-  const [privilege, python, slurm] = await Promise.all([probePrivilege(config), probePython(config), probeSlurm(config)]);
+  const [privilege, python, slurm, libbpf] = await Promise.all([probePrivilege(config), probePython(config), probeSlurm(config), probeLibbpf(config)]);
   const row = (toolset: Toolset, enables: string, r: ProbeResult): DoctorRow => ({ toolset, enables, ...r });
   const store: ProbeResult = { name: 'data dir', ok: true, detail: config.home };
   return [
@@ -225,9 +257,12 @@ export async function runDoctor(config: Config): Promise<DoctorRow[]> {
     row('observe', 'diagnose_logs from dmesg', probeDmesg(config)),
     row('sched', 'run_scheduler, stop_scheduler, build_scheduler verification', probeSchedExt(config)),
     row('sched', 'loading schedulers', privilege),
+    row('sched', 'building the scheduler guard and loader on demand', probeBinary('make', config)),
     row('sched', 'build_scheduler (compile)', probeBinary('clang', config)),
     row('sched', 'build_scheduler (vmlinux.h)', probeBinary('bpftool', config)),
     row('sched', 'build_scheduler (vmlinux.h)', probeBtf(config)),
+    row('sched', 'build_scheduler verification (attach custom schedulers)', libbpf),
+    row('sched', 'benchmark_workload user/sys CPU and max RSS', probeBinary('time', config)),
     row('nccl', 'run_nccl_tests / nccl_sweep (the nccl-tests binaries)', probeNcclTests(config)),
     row('nccl', 'run_nccl_tests / nccl_sweep on GPUs', probeBinary('nvidia-smi', config)),
     row('nccl', 'run_nccl_tests launcher=mpirun', probeBinary('mpirun', config)),

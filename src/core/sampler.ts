@@ -135,9 +135,13 @@ export class Sampler {
     return this.samples;
   }
 
-  /** Stop sampling (idempotent); the summary stays available. */
+  /**
+   * Stop sampling (idempotent); the summary stays available. A last sample covers the time since
+   * the previous one, so a window shorter than the interval (a short benchmark run) still has one.
+   */
   stop(): void {
     if (this.stoppedAt !== null) return;
+    this.tick();
     this.stoppedAt = Date.now();
     clearInterval(this.timer);
     clearTimeout(this.stopTimer);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand, spawnChild, liveChildCount } from '../../src/core/exec.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -94,5 +94,32 @@ describe('runCommand', () => {
 
   it('refuses to start without a timeout', () => {
     expect(() => spawnChild(['true'], { timeoutMs: 0 })).toThrow(/timeoutMs/);
+  });
+});
+
+describe('rusageWith (GNU time)', () => {
+  // Node cannot read a child's rusage; benchmark_workload needs user/sys CPU and peak memory per run.
+  const time = ['/usr/bin/time', '/bin/time'].find((p) => existsSync(p));
+
+  it.skipIf(!time)("reports the child's CPU time and peak RSS, and passes its exit code through", async () => {
+    // perl-base is essential on Debian: 64 MiB string, a few million additions, exit 3.
+    const burn = 'my $x = "a" x (64 * 1024 * 1024); my $s = 0; $s += $_ for 1 .. 3000000; exit 3';
+    const r = await runCommand(['perl', '-e', burn], { timeoutMs: 60_000, rusageWith: time });
+    expect(r.exitCode).toBe(3);
+    expect(r.argv).toEqual(['perl', '-e', burn]);
+    expect(r.rusage!.max_rss_kib).toBeGreaterThan(64 * 1024);
+    expect(r.rusage!.user_s + r.rusage!.sys_s).toBeGreaterThan(0.01);
+    expect(r.stderr).toBe('');
+  });
+
+  it.skipIf(!time)('gives null when the child is killed before GNU time writes its report', async () => {
+    const r = await runCommand(sh('sleep 30'), { timeoutMs: 200, killGraceMs: 100, rusageWith: time });
+    expect(r.timedOut).toBe(true);
+    expect(r.rusage).toBeNull();
+  });
+
+  it('leaves results without rusage when not asked', async () => {
+    const r = await runCommand(sh('true'), { timeoutMs: 5000 });
+    expect('rusage' in r).toBe(false);
   });
 });

@@ -1,0 +1,126 @@
+/** benchmark_workload: measured runs of a workload, optionally default scheduler vs a sched_ext one. */
+import { z } from 'zod';
+import { jobOutputSchema } from '../core/jobs.js';
+import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../core/tool.js';
+import { RUN_STATUSES } from '../learn/runs.js';
+import { runBenchmark, type BenchmarkResult } from './bench/benchmark.js';
+import { DEFAULT_SCHEDULER, planBenchmark } from './bench/plan.js';
+
+const summary = z.object({
+  n: z.number().int(),
+  mean: z.number().nullable(),
+  median: z.number().nullable(),
+  stdev: z.number().nullable(),
+  cv: z.number().nullable(),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+});
+const direction = z.enum(['lower', 'higher']);
+const armConfig = z.object({ scheduler: z.string(), flags: z.array(z.string()).optional() });
+
+const resultSchema = z.object({
+  workload: z.object({ id: z.number().int(), name: z.string() }).nullable(),
+  command: z.array(z.string()),
+  primary_metric: z.string(),
+  direction,
+  domain: z.enum(['sched', 'workload']).describe('History domain the runs were recorded under.'),
+  warmup: z.number().int(),
+  repeats: z.number().int(),
+  order: z.array(z.enum(['A', 'B'])).describe('The order the measured runs ran in.'),
+  arms: z.array(
+    z.object({
+      label: z.enum(['A', 'B']),
+      config: armConfig.describe('The config recorded in history (A is always the default scheduler).'),
+      runs: z.number().int(),
+      ok_runs: z.number().int(),
+      primary: summary,
+      metrics: z.record(z.string(), summary).describe('Every metric over the ok runs: wall_s, user_s, sys_s, cpu_s, max_rss_mib, sys.* (sampler means), parsed metrics.'),
+    }),
+  ),
+  comparison: z
+    .object({
+      metric: z.string(),
+      direction,
+      a: summary,
+      b: summary,
+      difference: z.number().nullable(),
+      relative_change: z.number().nullable(),
+      ci95: z.tuple([z.number(), z.number()]).nullable(),
+      p_value: z.number().nullable(),
+      test: z.enum(['mann-whitney exact', 'mann-whitney normal', 'none']),
+      verdict: z.enum(['better', 'worse', 'no significant difference']),
+      explanation: z.string(),
+      additional_runs_per_group: z.number().int().nullable(),
+    })
+    .nullable()
+    .describe('B against A (the same analysis as compare_runs).'),
+  verdict: z.enum(['better', 'worse', 'no significant difference']).nullable(),
+  runs: z.array(
+    z.object({
+      arm: z.enum(['A', 'B']),
+      index: z.number().int(),
+      status: z.enum(RUN_STATUSES),
+      run_id: z.number().int().describe('History run id (get_history, compare_runs).'),
+      exit_code: z.number().int().nullable(),
+      metrics: z.record(z.string(), z.number()),
+      note: z.string().nullable(),
+      execution_id: z.string().nullable().describe('The scheduler execution of a B run.'),
+    }),
+  ),
+  missing: z.array(z.string()).describe('Measurements this host could not make.'),
+});
+
+export const benchmarkWorkloadTool = defineTool({
+  name: 'benchmark_workload',
+  toolset: 'sched',
+  title: 'Benchmark a workload (A/B across schedulers)',
+  description:
+    'Measure a workload over repeated runs, optionally as an A/B trial of the default scheduler against a sched_ext scheduler. ' +
+    'It runs a saved workload or an argv with warmup and repeats; in the A/B trial the default kernel scheduler (A) faces a sched_ext scheduler with flags (B), ' +
+    'interleaved in counterbalanced pairs (A B, B A, ...) so drift cancels, attaching B for each of its runs and counting a run only if the scheduler stayed attached. ' +
+    'Per run: wall time, user/sys CPU and max RSS, exit code, metrics parsed from the output (regex or JSON key), system sampler means (CPU, context switches, run delay). ' +
+    'Every run is recorded in history; returns per-arm statistics and the compare_runs verdict (better / worse / no significant difference). scheduler "default" with ab: true is an A/A control. A job: poll with job_status.',
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  input: z.object({
+    workload: z.string().optional().describe('Saved workload id or name (workload tool); its command, cwd and env are used.'),
+    command: z.array(z.string()).optional().describe('argv to run instead of a saved workload, e.g. ["make", "-j2"].'),
+    cwd: z.string().optional().describe('Working directory (with command).'),
+    env: z.record(z.string(), z.string()).optional().describe('Extra environment (with command).'),
+    warmup: z.number().int().min(0).max(20).default(1).describe('Unrecorded runs per arm before measuring.'),
+    repeats: z.number().int().min(1).max(100).default(5).describe('Measured runs per arm.'),
+    timeout_s: z.number().int().min(1).max(3600).default(300).describe('Limit per run.'),
+    scheduler: z.string().default(DEFAULT_SCHEDULER).describe('Arm B: a catalog scheduler ("scx_lavd"), "custom:<name>", or "default" (the kernel\'s own).'),
+    flags: z.array(z.string()).default([]).describe('Arm B flags, validated against the catalog.'),
+    allow_unlisted_flags: z.boolean().default(false).describe('Pass flags the catalog does not know.'),
+    ab: z.boolean().optional().describe('Run the A/B trial (default: true when scheduler is not "default"). scheduler "default" with ab: true compares the default scheduler with itself.'),
+    metric_regex: z.string().optional().describe('Read a metric from the output: the last match; the number is the group named "value", else group 1.'),
+    metric_json_key: z.string().optional().describe('Read a metric from the last JSON object line of stdout, by dotted key.'),
+    metric_name: z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,63}$/).default('metric').describe('Name of the parsed metric in history.'),
+    primary_metric: z.string().optional().describe('Metric that decides the verdict: wall_s (default), user_s, sys_s, cpu_s, max_rss_mib, or the parsed metric (its default when a parser is given).'),
+    direction: direction.optional().describe('Which way is better for the primary metric; required for a parsed metric (wall_s etc. default to lower).'),
+    alpha: z.number().min(0.0001).max(0.2).default(0.05).describe('Significance level of the verdict.'),
+    sample_ms: z.number().int().min(100).max(5000).default(250).describe('System sampler interval during each run.'),
+    wait_s: waitSeconds,
+  }),
+  output: jobOutputSchema(resultSchema),
+  async handler(args, ctx) {
+    const plan = await planBenchmark(ctx.runtime, args);
+    return runAsJob(ctx, 'benchmark_workload', args, args.wait_s, (job) => runBenchmark(ctx.runtime, job, plan));
+  },
+  summarize: (v) => summarizeJob(v, summarizeBenchmark),
+});
+
+function summarizeBenchmark(r: BenchmarkResult): string {
+  const lines = [`${r.workload?.name ?? r.command.join(' ')}: ${r.repeats} run(s) per arm, ${r.primary_metric} (${r.direction} is better)`];
+  for (const a of r.arms) {
+    const s = a.primary;
+    lines.push(`  ${a.label} ${a.config.scheduler}${a.config.flags?.length ? ` ${a.config.flags.join(' ')}` : ''}: ${a.ok_runs}/${a.runs} ok, median ${fmt(s.median)}, CV ${s.cv === null ? 'n/a' : `${(s.cv * 100).toFixed(1)}%`}`);
+  }
+  if (r.comparison) lines.push(`${r.comparison.verdict.toUpperCase()}: ${r.comparison.explanation}`);
+  for (const m of r.missing) lines.push(`Missing: ${m}`);
+  return lines.join('\n');
+}
+
+function fmt(x: number | null): string {
+  return x === null ? 'n/a' : Number(x.toPrecision(4)).toString();
+}
