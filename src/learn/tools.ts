@@ -6,8 +6,7 @@ import { CLASSIFICATIONS, createWorkload, findWorkload, listWorkloads } from './
 import { DOMAINS, RUN_STATUSES, configAggregates, queryRuns, recordRun, selectRuns, type Run } from './runs.js';
 import { compare } from './stats.js';
 import { parseTime } from './time.js';
-
-const direction = z.enum(['lower', 'higher']).describe('Which way is better for the metric: "lower" (latency, time) or "higher" (throughput, bandwidth).');
+import { comparisonSchema, directionSchema as direction } from './schemas.js';
 
 const workloadSchema = z.object({
   id: z.number().int(),
@@ -198,16 +197,6 @@ export const getHistoryTool = defineTool({
   },
 });
 
-const summarySchema = z.object({
-  n: z.number().int(),
-  mean: z.number().nullable(),
-  median: z.number().nullable(),
-  stdev: z.number().nullable(),
-  cv: z.number().nullable(),
-  min: z.number().nullable(),
-  max: z.number().nullable(),
-});
-
 export const compareRunsTool = defineTool({
   name: 'compare_runs',
   toolset: 'history',
@@ -230,19 +219,7 @@ export const compareRunsTool = defineTool({
     until: timeArg('Both groups: only runs at or before').optional(),
     alpha: z.number().gt(0).lt(0.5).default(0.05).describe('Significance level.'),
   }),
-  output: z.object({
-    metric: z.string(),
-    direction,
-    a: summarySchema,
-    b: summarySchema,
-    difference: z.number().nullable().describe('median(b) - median(a).'),
-    relative_change: z.number().nullable().describe('(median(b) - median(a)) / |median(a)|.'),
-    ci95: z.tuple([z.number(), z.number()]).nullable().describe('Bootstrap 95% CI of median(b) - median(a).'),
-    p_value: z.number().nullable(),
-    test: z.enum(['mann-whitney exact', 'mann-whitney normal', 'none']),
-    verdict: z.enum(['better', 'worse', 'no significant difference']),
-    explanation: z.string(),
-    additional_runs_per_group: z.number().int().nullable(),
+  output: comparisonSchema.extend({
     a_run_ids: z.array(z.number().int()),
     b_run_ids: z.array(z.number().int()),
   }),

@@ -3,19 +3,11 @@ import { z } from 'zod';
 import { jobOutputSchema } from '../core/jobs.js';
 import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../core/tool.js';
 import { RUN_STATUSES } from '../learn/runs.js';
+import { comparisonSchema, directionSchema as direction, summarySchema as summary } from '../learn/schemas.js';
 import { runBenchmark, type BenchmarkResult } from './bench/benchmark.js';
 import { DEFAULT_SCHEDULER, planBenchmark } from './bench/plan.js';
 
-const summary = z.object({
-  n: z.number().int(),
-  mean: z.number().nullable(),
-  median: z.number().nullable(),
-  stdev: z.number().nullable(),
-  cv: z.number().nullable(),
-  min: z.number().nullable(),
-  max: z.number().nullable(),
-});
-const direction = z.enum(['lower', 'higher']);
+
 const armConfig = z.object({ scheduler: z.string(), flags: z.array(z.string()).optional() });
 
 const resultSchema = z.object({
@@ -37,21 +29,7 @@ const resultSchema = z.object({
       metrics: z.record(z.string(), summary).describe('Every metric over the ok runs: wall_s, user_s, sys_s, cpu_s, max_rss_mib, sys.* (sampler means), parsed metrics.'),
     }),
   ),
-  comparison: z
-    .object({
-      metric: z.string(),
-      direction,
-      a: summary,
-      b: summary,
-      difference: z.number().nullable(),
-      relative_change: z.number().nullable(),
-      ci95: z.tuple([z.number(), z.number()]).nullable(),
-      p_value: z.number().nullable(),
-      test: z.enum(['mann-whitney exact', 'mann-whitney normal', 'none']),
-      verdict: z.enum(['better', 'worse', 'no significant difference']),
-      explanation: z.string(),
-      additional_runs_per_group: z.number().int().nullable(),
-    })
+  comparison: comparisonSchema
     .nullable()
     .describe('B against A (the same analysis as compare_runs).'),
   verdict: z.enum(['better', 'worse', 'no significant difference']).nullable(),
