@@ -262,6 +262,12 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
   return child;
 }
 
+/** The last `lines` lines a child printed (stderr, or stdout when stderr is empty), joined by `separator`: the "why" of a failure. */
+export function outputTail(r: Pick<ExecResult, 'stdout' | 'stderr'>, lines = 1, separator = ' | '): string {
+  const text = r.stderr.trim() || r.stdout.trim();
+  return text ? text.split('\n').slice(-lines).join(separator) : '';
+}
+
 /** Shutdown: SIGTERM every child still running, SIGKILL what is left after `graceMs`. */
 export async function terminateAllChildren(graceMs = 500): Promise<void> {
   const children = [...live];

@@ -9,13 +9,13 @@
  * when a server next opens the store.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError, formatErrorText } from './errors.js';
 import type { Migration, Store } from './store.js';
-import { processStartTime } from './proc.js';
+import { isProcessAlive, processStartTime, readTailText } from './proc.js';
 import { describeBug, Logger } from './log.js';
 
 export const JOB_STATUSES = ['running', 'succeeded', 'failed', 'canceled', 'interrupted'] as const;
@@ -242,9 +242,15 @@ export class JobManager {
     return view;
   }
 
+  /** The artifacts dir of a job (`<home>/jobs/<id>`); a UserError when there is no such job. */
+  dirOf(id: string): string {
+    if (!this.store.statement('SELECT 1 FROM jobs WHERE id = ?').get(id)) throw unknownJob(id);
+    return join(this.home, 'jobs', id);
+  }
+
   get(id: string): JobView {
     const row = this.store.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
-    if (!row) throw new UserError(`No job with id "${id}".`, 'Use the job_id returned by the tool that started the job.');
+    if (!row) throw unknownJob(id);
     return this.toView(row);
   }
 
@@ -303,7 +309,7 @@ export class JobManager {
     const rows = this.store.db
       .prepare("SELECT id, owner_pid, owner_start FROM jobs WHERE status = 'running' AND owner_host = ?")
       .all(this.host) as Pick<JobRow, 'id' | 'owner_pid' | 'owner_start'>[];
-    const orphans = rows.filter((r) => !isSameProcessAlive(r.owner_pid, r.owner_start));
+    const orphans = rows.filter((r) => !isProcessAlive(r.owner_pid, r.owner_start));
     if (orphans.length === 0) return;
     this.store.write((db) => {
       const mark = db.prepare(
@@ -331,18 +337,12 @@ export class JobManager {
   }
 }
 
-function newJobId(): string {
-  return `job-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+function unknownJob(id: string): UserError {
+  return new UserError(`No job with id "${id}".`, 'Use the job_id returned by the tool that started the job.');
 }
 
-function isSameProcessAlive(pid: number, start: string | null): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  // Alive, but a recycled pid is another process: compare start times when we have them.
-  return start === null || processStartTime(pid) === start;
+function newJobId(): string {
+  return `job-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 function sleepUntil(deadline: number, signal?: AbortSignal): Promise<void> {
@@ -360,20 +360,14 @@ function sleepUntil(deadline: number, signal?: AbortSignal): Promise<void> {
 
 /** The last `maxLines` lines of a log file, reading at most 16 KiB from its end. */
 export function readLogTail(path: string, maxLines: number): string[] {
-  let fd: number | undefined;
+  let tail: { text: string; omitted: number };
   try {
-    const size = statSync(path).size;
-    const length = Math.min(size, 16 * 1024);
-    const buffer = Buffer.alloc(length);
-    fd = openSync(path, 'r');
-    readSync(fd, buffer, 0, length, size - length);
-    const lines = buffer.toString('utf8').split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    if (length < size) lines.shift(); // first line is probably cut
-    return lines.slice(-maxLines).map((l) => (l.length > 500 ? `${l.slice(0, 500)}…` : l));
+    tail = readTailText(path, 16 * 1024);
   } catch {
     return [];
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
+  const lines = tail.text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  if (tail.omitted > 0) lines.shift(); // the first line is probably cut
+  return lines.slice(-maxLines).map((l) => (l.length > 500 ? `${l.slice(0, 500)}…` : l));
 }

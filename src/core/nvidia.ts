@@ -6,7 +6,7 @@
  */
 import type { Config } from './config.js';
 import { UserError } from './errors.js';
-import { runCommand, spawnChild, type Child } from './exec.js';
+import { runCommand, spawnChild, type Child, outputTail } from './exec.js';
 import { findBinary, INSTALL_HINTS } from './probe.js';
 
 export interface GpuField {
@@ -76,7 +76,7 @@ export async function queryGpus(config: Config, fields: readonly string[], targe
   const bin = requireNvidiaSmi(config);
   const r = await runCommand([bin, `--query-${target}=${fields.join(',')}`, '--format=csv,noheader,nounits'], { timeoutMs: 20_000 });
   if (!r.ok) {
-    const why = r.timedOut ? 'timed out after 20 s (a hung driver?)' : (r.stdout + r.stderr).trim().split('\n').slice(-3).join(' | ');
+    const why = r.timedOut ? 'timed out after 20 s (a hung driver?)' : outputTail(r, 3);
     throw new UserError(`nvidia-smi failed: ${why}`, 'Check the driver with `nvidia-smi` and the kernel log (diagnose_logs with dmesg) for Xid errors.');
   }
   return r.stdout

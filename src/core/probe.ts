@@ -7,7 +7,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config, Toolset } from './config.js';
 import { UserError } from './errors.js';
-import { runCommand } from './exec.js';
+import { runCommand, outputTail } from './exec.js';
 import { readTrimmed } from './proc.js';
 
 export interface ProbeResult {
@@ -57,7 +57,7 @@ export async function probeSlurm(config: Config): Promise<ProbeResult> {
   if (!srun.ok || !sinfo) return srun.ok ? { ...srun, ok: false, detail: 'srun found but sinfo is missing', remedy: INSTALL_HINTS.srun } : srun;
   const r = await runCommand([sinfo, '-h', '-o', '%P %a %D %T'], { timeoutMs: 10_000 });
   if (!r.ok) {
-    return { name: 'srun', ok: false, detail: `srun at ${srun.detail}, but sinfo failed: ${(r.stderr || r.stdout).trim().split('\n').at(-1) ?? ''}`, remedy: 'run on a node of a Slurm cluster (slurm.conf present, slurmctld reachable)' };
+    return { name: 'srun', ok: false, detail: `srun at ${srun.detail}, but sinfo failed: ${outputTail(r)}`, remedy: 'run on a node of a Slurm cluster (slurm.conf present, slurmctld reachable)' };
   }
   return { name: 'srun', ok: true, detail: `${srun.detail}; partitions: ${r.stdout.trim().split('\n').join('; ') || 'none'}` };
 }
@@ -212,7 +212,7 @@ export async function probePython(config: Config): Promise<PythonProbe> {
     return {
       ...base,
       ok: false,
-      detail: r.spawnError ? `${config.python} not found` : `${config.python} failed: ${r.stderr.trim().split('\n').at(-1) ?? ''}`,
+      detail: r.spawnError ? `${config.python} not found` : `${config.python} failed: ${outputTail(r)}`,
       remedy: 'install python3, or set TUNELOOP_PYTHON to an interpreter that has torch',
     };
   }

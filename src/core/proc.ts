@@ -1,5 +1,5 @@
 /** Small readers for procfs/sysfs files: missing or unreadable files are `null`, never zero. */
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 
 export function readText(path: string): string | null {
   try {
@@ -39,4 +39,31 @@ export function processStartTime(pid: number): string | undefined {
   // comm (field 2) may contain spaces and parentheses: split after the last ')'.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return rest[19];
+}
+
+/**
+ * Whether the process `pid` still exists (EPERM: it does, under another uid). With `start` (its
+ * processStartTime), a recycled pid that now belongs to another process counts as gone.
+ */
+export function isProcessAlive(pid: number, start?: string | null): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return start == null || processStartTime(pid) === start;
+}
+
+/** The last `maxBytes` of a file as text, and how many bytes before them were left out. */
+export function readTailText(path: string, maxBytes: number): { text: string; omitted: number } {
+  const size = statSync(path).size;
+  const length = Math.min(size, maxBytes);
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buffer, 0, length, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  return { text: buffer.toString('utf8'), omitted: size - length };
 }

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { Config } from './config.js';
-import type { Child } from './exec.js';
+import { outputTail, type Child } from './exec.js';
 import { num, nvidiaSmiPath, streamGpus } from './nvidia.js';
 import { closeSync, openSync, readSync } from 'node:fs';
 
@@ -307,7 +307,7 @@ export class Sampler {
       this.add(`gpu${index}.power_w`, num(row, 'power.draw'));
     });
     void this.gpuChild.result.then((r) => {
-      if (this.running && !r.ok) this.missing.set('nvidia-smi', `stopped early: ${(r.stderr || r.stdout).trim().split('\n').at(-1) ?? `exit ${r.exitCode}`}`);
+      if (this.running && !r.ok) this.missing.set('nvidia-smi', `stopped early: ${outputTail(r) || `exit ${r.exitCode}`}`);
     });
   }
 }

@@ -4,7 +4,7 @@
  * letting it mislead the client.
  */
 import { statSync } from 'node:fs';
-import { runCommand } from '../core/exec.js';
+import { runCommand, outputTail } from '../core/exec.js';
 import type { CatalogFlag } from './catalog.js';
 
 export interface HelpFlag {
@@ -115,7 +115,7 @@ export async function inspectBinary(path: string): Promise<BinaryInfo> {
   const info: BinaryInfo = {
     version: version.ok ? parseVersion(version.stdout || version.stderr) : null,
     help_flags: help.ok || /--[a-z]/.test(helpText) ? parseClapHelp(helpText) : null,
-    help_error: help.ok ? null : help.timedOut ? '--help timed out' : `--help failed (exit ${help.exitCode}): ${(help.stderr || help.stdout).trim().split('\n').at(-1) ?? ''}`,
+    help_error: help.ok ? null : help.timedOut ? '--help timed out' : `--help failed (exit ${help.exitCode}): ${outputTail(help)}`,
   };
   cache.set(path, { stamp, info });
   return info;

@@ -9,7 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import { runCommand } from '../core/exec.js';
+import { runCommand, outputTail } from '../core/exec.js';
 import { findBinary, probePrivilege } from '../core/probe.js';
 
 export interface PrivilegePath {
@@ -84,7 +84,7 @@ export async function detectScxLoader(config: Config): Promise<ScxLoaderInfo> {
   if (!busctl) return { ...base, detail: 'busctl (systemd) is not installed, so the system bus was not queried' };
   const call = (...args: string[]) => runCommand([busctl, '--system', '--no-pager', '--json=short', ...args], { timeoutMs: 5000 });
   const owner = await call('call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', 'org.scx.Loader');
-  if (!owner.ok) return { ...base, detail: `the system bus did not answer: ${lastLine(owner.stderr)}` };
+  if (!owner.ok) return { ...base, detail: `the system bus did not answer: ${outputTail(owner)}` };
   const running = parseBusctl(owner.stdout)?.[0] === true;
   if (!running) {
     const names = await call('call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'ListActivatableNames');
@@ -101,7 +101,7 @@ export async function stopScxLoaderScheduler(config: Config): Promise<{ ok: bool
   const busctl = findBinary('busctl', config.binPath);
   if (!busctl) return { ok: false, detail: 'busctl is not installed' };
   const r = await runCommand([busctl, '--system', '--no-pager', 'call', ...LOADER, 'StopScheduler'], { timeoutMs: 15_000 });
-  return { ok: r.ok, detail: r.ok ? 'scx_loader StopScheduler succeeded' : `scx_loader StopScheduler failed: ${lastLine(r.stderr || r.stdout)}` };
+  return { ok: r.ok, detail: r.ok ? 'scx_loader StopScheduler succeeded' : `scx_loader StopScheduler failed: ${outputTail(r)}` };
 }
 
 function parseBusctl(stdout: string): unknown[] | null {
@@ -113,6 +113,3 @@ function parseBusctl(stdout: string): unknown[] | null {
   }
 }
 
-function lastLine(text: string): string {
-  return text.trim().split('\n').at(-1) ?? '';
-}

@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { findBinary } from '../core/probe.js';
+import { isProcessAlive } from '../core/proc.js';
 import type { Runtime } from '../core/runtime.js';
 import { findCatalogScheduler, loadCatalog } from './catalog.js';
 import { Execution, type StoppedBy } from './execution.js';
@@ -48,7 +49,7 @@ export class SchedulerRegistry {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly runtime: Runtime) {
-    markOrphanedExecutions(runtime.store, hostname(), isAlive);
+    markOrphanedExecutions(runtime.store, hostname(), (pid) => isProcessAlive(pid));
     runtime.onShutdown(() => this.stopAll(1500, 'shutdown'));
   }
 
@@ -225,14 +226,5 @@ export class SchedulerRegistry {
 
 export function schedulerRegistry(runtime: Runtime): SchedulerRegistry {
   return runtime.service('sched.registry', (rt) => new SchedulerRegistry(rt));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 

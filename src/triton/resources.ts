@@ -10,13 +10,10 @@ import type { Runtime } from '../core/runtime.js';
 import { TABLE_URI_TEMPLATE, TRACE_URI_TEMPLATE, profileDir } from './profile.js';
 
 const MAX_TRACE_BYTES = 16 << 20;
-const JOB_ID = /^job-[a-z0-9]+-[0-9a-f]+$/;
 
 export function registerTritonResources(server: McpServer, runtime: Runtime): void {
   const file = (jobId: string, name: string): string => {
-    if (!JOB_ID.test(jobId)) throw new UserError(`"${jobId}" is not a job id.`, 'Use the job_id of a triton_profile or triton_verify job.');
-    runtime.jobs.get(jobId); // a UserError for unknown ids
-    const path = join(profileDir(join(runtime.config.home, 'jobs', jobId)), name);
+    const path = join(profileDir(runtime.jobs.dirOf(jobId)), name);
     if (!existsSync(path)) throw new UserError(`Job ${jobId} has no profile.`, 'Run triton_profile, or triton_verify with profile: true.');
     return path;
   };
@@ -26,7 +23,7 @@ export function registerTritonResources(server: McpServer, runtime: Runtime): vo
       .all() as { id: string; kind: string }[];
     return {
       resources: rows
-        .filter((r) => existsSync(join(profileDir(join(runtime.config.home, 'jobs', r.id)), suffix === 'trace' ? 'trace.json' : 'table.txt')))
+        .filter((r) => existsSync(join(profileDir(runtime.jobs.dirOf(r.id)), suffix === 'trace' ? 'trace.json' : 'table.txt')))
         .map((r) => ({ uri: (suffix === 'trace' ? TRACE_URI_TEMPLATE : TABLE_URI_TEMPLATE).replace('{job_id}', r.id), name: `${r.id} ${r.kind} ${suffix}` })),
     };
   };

@@ -11,6 +11,7 @@ import { createRuntime } from '../../src/core/runtime.js';
 import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../../src/core/tool.js';
 import { jobTools } from '../../src/core/job-tools.js';
 import { registerTool } from '../../src/server.js';
+import { registerResources } from '../../src/mcp/resources.js';
 import { testConfig } from '../helpers/runtime.js';
 
 const countTool = defineTool({
@@ -39,6 +40,7 @@ describe('job tools over MCP', async () => {
   const runtime = createRuntime(testConfig(), {});
   const server = new McpServer({ name: 't', version: '0' }, { capabilities: { logging: {} } });
   for (const tool of [countTool, ...jobTools]) registerTool(server, runtime, tool as never);
+  registerResources(server, runtime);
   const [a, b] = InMemoryTransport.createLinkedPair();
   await server.connect(b);
   const client = new Client({ name: 't', version: '0' });
@@ -65,6 +67,14 @@ describe('job tools over MCP', async () => {
     expect(first.content[0]).toMatchObject({ text: expect.stringMatching(/Poll with job_status/) });
     const done = (await client.callTool({ name: 'job_status', arguments: { job_id: view.job_id, wait_s: 10 } })) as CallToolResult;
     expect(done.structuredContent).toMatchObject({ job_id: view.job_id, status: 'succeeded', result: { counted: 5 } });
+  });
+
+  it('serves a job log as a resource, and refuses an unknown job', async () => {
+    const r = (await client.callTool({ name: 'count_up', arguments: { n: 1, step_ms: 1, fail: true, wait_s: 10 } })) as CallToolResult;
+    const id = (r.structuredContent as { job_id: string }).job_id;
+    const log = await client.readResource({ uri: `tuneloop://jobs/${id}/log` });
+    expect(log.contents[0]).toMatchObject({ mimeType: 'text/plain', text: expect.stringContaining('job failed: counting failed') });
+    await expect(client.readResource({ uri: 'tuneloop://jobs/job-nope-000000/log' })).rejects.toThrow(/No job with id "job-nope-000000"/);
   });
 
   it('reports a failed job with the error and its remedy', async () => {

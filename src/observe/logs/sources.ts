@@ -9,7 +9,7 @@ import { isAbsolute } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Config } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
-import { runCommand } from '../../core/exec.js';
+import { runCommand, outputTail } from '../../core/exec.js';
 import { requireBinary } from '../../core/probe.js';
 
 export type LineSink = (line: string, lineNo: number) => void;
@@ -212,7 +212,7 @@ async function readCommand(
   else if (!r.ok) {
     const explained = explain(r);
     if (explained) throw explained;
-    throw new UserError(`${name} failed (exit ${r.exitCode ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' | ') || r.spawnError || 'no message'}`, `Run \`${argv.join(' ')}\` by hand to see why.`);
+    throw new UserError(`${name} failed (exit ${r.exitCode ?? r.signal}): ${outputTail(r, 3) || r.spawnError || 'no message'}`, `Run \`${argv.join(' ')}\` by hand to see why.`);
   }
   const stderr = r.stderr.trim();
   if (stderr) notes.push(`${name}: ${stderr.split('\n').slice(-2).join(' | ')}`);

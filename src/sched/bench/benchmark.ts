@@ -11,7 +11,7 @@
  * attached throughout (state, root/ops, enable_seq unchanged).
  */
 import { UserError, errorMessage } from '../../core/errors.js';
-import { runCommand, type ExecResult } from '../../core/exec.js';
+import { runCommand, type ExecResult, outputTail } from '../../core/exec.js';
 import type { JobContext } from '../../core/jobs.js';
 import type { Runtime } from '../../core/runtime.js';
 import { Sampler } from '../../core/sampler.js';
@@ -164,7 +164,7 @@ async function runOnce(runtime: Runtime, job: JobContext, plan: BenchmarkPlan, a
     sampler.stop();
     const metrics = measure(r, sampler.summary().metrics, plan.parser);
     let status = runStatus(r);
-    let note = r.spawnError ? `could not start: ${r.spawnError}` : r.timedOut ? `timed out after ${plan.input.timeout_s}s` : r.exitCode !== 0 && !r.canceled ? `exit code ${r.exitCode ?? r.signal}: ${lastLine(r.stderr || r.stdout)}` : null;
+    let note = r.spawnError ? `could not start: ${r.spawnError}` : r.timedOut ? `timed out after ${plan.input.timeout_s}s` : r.exitCode !== 0 && !r.canceled ? `exit code ${r.exitCode ?? r.signal}: ${outputTail(r).slice(0, 200)}` : null;
     if (status === 'ok' && plan.parser && metrics[plan.parser.name] === undefined) {
       status = 'invalid';
       note = `${plan.parser.name} not found in the output (${plan.parser.describe})`;
@@ -225,7 +225,4 @@ function armResult(arm: Arm, runs: RunRecord[], primary: string): ArmResult {
   };
 }
 
-function lastLine(text: string): string {
-  return (text.trim().split('\n').at(-1) ?? '').slice(0, 200);
-}
 

@@ -7,7 +7,7 @@
  */
 import type { JobContext } from '../../core/jobs.js';
 import { errorMessage } from '../../core/errors.js';
-import { runCommand } from '../../core/exec.js';
+import { runCommand, outputTail } from '../../core/exec.js';
 import type { Runtime } from '../../core/runtime.js';
 import { installedNativeTool, nativeTool } from '../native.js';
 import { resolvePrivilege } from '../privilege.js';
@@ -62,7 +62,7 @@ export async function checkWithLibbpf(loader: string, object: string): Promise<L
     const c = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as Omit<LoaderCheck, 'error'>;
     return { struct_ops_map: c.struct_ops_map, programs: c.programs, attachable: c.attachable, limitation: c.limitation, libbpf_notes: c.libbpf_notes ?? '', error: null };
   } catch {
-    const why = (r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n') || `exit ${r.exitCode}`;
+    const why = outputTail(r, 5, '\n') || `exit ${r.exitCode}`;
     return { struct_ops_map: null, programs: [], attachable: false, limitation: null, libbpf_notes: '', error: `libbpf could not open the object: ${why}` };
   }
 }

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { Config } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
-import { runCommand } from '../../core/exec.js';
+import { runCommand, outputTail } from '../../core/exec.js';
 import { requireBinary } from '../../core/probe.js';
 import { readKernelInfo } from '../sysfs.js';
 
@@ -43,7 +43,7 @@ export async function ensureVmlinuxHeader(config: Config, options: { signal?: Ab
     maxOutputBytes: 512 * 1024 * 1024,
   });
   if (!r.ok || r.truncated || !r.stdout.includes('#ifndef __VMLINUX_H__')) {
-    throw new UserError(`bpftool could not dump ${kernel.btf_path}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ') || `exit ${r.exitCode}`}`, 'Check that bpftool matches the kernel (apt-get install bpftool, or linux-tools-$(uname -r)).');
+    throw new UserError(`bpftool could not dump ${kernel.btf_path}: ${outputTail(r, 3, ' ') || `exit ${r.exitCode}`}`, 'Check that bpftool matches the kernel (apt-get install bpftool, or linux-tools-$(uname -r)).');
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const scratch = `${path}.${process.pid}.tmp`;
