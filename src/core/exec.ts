@@ -19,7 +19,8 @@ import { createWriteStream, readFileSync, rmSync, type WriteStream } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { registerGroup, unregisterGroup } from './reaper.js';
+import { Container, type ContainmentMode } from './contain.js';
+import type { Isolation, MemoryLimit, SandboxSpec } from './sandbox.js';
 
 export interface ExecOptions {
   cwd?: string;
@@ -50,6 +51,13 @@ export interface ExecOptions {
    * rusage to a file; the result carries it as `rusage`. GNU time reports CPU in 10 ms steps.
    */
   rusageWith?: string;
+  /**
+   * Run untrusted code: only what the spec binds is visible, no network, own PID namespace, bounded
+   * memory (sandbox.ts). The spec's env and cwd replace `env`/`replaceEnv`/`cwd`.
+   */
+  sandbox?: SandboxSpec;
+  /** A plain process group even where a cgroup or PID namespace is available (benchmarks of containment). */
+  uncontained?: boolean;
 }
 
 /** Resource usage of a child and the descendants it waited for (getrusage RUSAGE_CHILDREN). */
@@ -78,6 +86,12 @@ export interface ExecResult {
   spawnError?: string;
   /** With `rusageWith`: what GNU time measured; null when it could not (killed before it wrote). */
   rusage?: ResourceUsage | null;
+  /** How the child's process tree was contained (contain.ts). */
+  containment: ContainmentMode;
+  /** With `sandbox`: the isolation it actually got ('none' when the host offers neither bwrap nor unshare). */
+  isolation?: Isolation;
+  /** With `sandbox.memoryBytes`: how memory was bounded. */
+  memoryLimit?: MemoryLimit;
 }
 
 export interface Child {
@@ -119,31 +133,29 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
   let exited = false;
   let killTimer: NodeJS.Timeout | undefined;
 
+  if (options.sandbox && (options.env || options.cwd || options.replaceEnv)) throw new Error('spawnChild: with a sandbox, give env and cwd in the sandbox spec');
+  const container = new Container(command, { sandbox: options.sandbox, uncontained: options.uncontained, env: buildEnv(options), cwd: options.cwd });
+
   let proc: ChildProcess;
   let spawnError: string | undefined;
   try {
-    proc = spawn(command[0], command.slice(1), {
-      cwd: options.cwd,
-      env: buildEnv(options),
-      detached: true,
-      stdio: [options.keepStdin || options.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    });
+    proc = container.spawn(() =>
+      spawn(container.argv[0], container.argv.slice(1), {
+        cwd: container.cwd,
+        env: container.env,
+        detached: true,
+        stdio: [options.keepStdin || options.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      }),
+    );
   } catch (error) {
     // spawn throws synchronously for some invalid arguments (e.g. a NUL byte in argv).
     proc = undefined as unknown as ChildProcess;
     spawnError = error instanceof Error ? error.message : String(error);
   }
   const pid = proc?.pid;
-  if (pid !== undefined) registerGroup(pid);
+  if (pid !== undefined) container.attach(pid);
 
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // ESRCH: already gone. EPERM: a member changed uid (sudo); the owner of that member must stop it.
-    }
-  };
+  const signalGroup = (signal: NodeJS.Signals): void => container.signal(signal);
   const escalate = (signal: NodeJS.Signals): void => {
     signalGroup(signal);
     if (signal !== 'SIGKILL' && !killTimer) {
@@ -153,16 +165,14 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
   };
 
   const result = new Promise<ExecResult>((resolveResult) => {
-    const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
+    const finish = async (rawCode: number | null, rawSignal: NodeJS.Signals | null): Promise<void> => {
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
-      if (pid !== undefined) {
-        // Whatever the leader left behind in its group does not outlive it.
-        signalGroup('SIGKILL');
-        unregisterGroup(pid);
-      }
+      // Whatever the leader left behind does not outlive it.
+      await container.release();
       live.delete(child);
+      const { exitCode, signal } = container.exitStatus(rawCode, rawSignal);
       const done = (): void =>
         resolveResult({
           argv,
@@ -178,6 +188,8 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
           ok: !spawnError && exitCode === 0 && !timedOut && !canceled,
           spawnError,
           ...(rusageFile ? { rusage: readRusage(rusageFile) } : {}),
+          containment: container.mode,
+          ...(options.sandbox ? { isolation: container.isolation, ...(options.sandbox.memoryBytes !== undefined ? { memoryLimit: container.memoryLimit } : {}) } : {}),
         });
       if (log) log.end(done);
       else done();
@@ -197,7 +209,7 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
         }, options.timeoutMs);
 
     if (spawnError) {
-      queueMicrotask(() => finish(null, null));
+      queueMicrotask(() => void finish(null, null));
       return;
     }
     if (options.signal?.aborted) queueMicrotask(onAbort);
@@ -220,7 +232,7 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
     proc.on('error', (error) => {
       spawnError = error.message;
       exited = true;
-      finish(null, null);
+      void finish(null, null);
     });
     let linger: NodeJS.Timeout | undefined;
     proc.on('exit', () => {
@@ -240,7 +252,7 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
           if (rest !== null) options.onLine(rest, name);
         }
       }
-      finish(code, signal);
+      void finish(code, signal);
     });
   });
 

@@ -9,6 +9,7 @@ import type { Config, Toolset } from './config.js';
 import { UserError } from './errors.js';
 import { runCommand, outputTail } from './exec.js';
 import { readTrimmed } from './proc.js';
+import { configureIsolation, isolationSummary } from './contain.js';
 
 export interface ProbeResult {
   name: string;
@@ -227,6 +228,30 @@ export async function probePython(config: Config): Promise<PythonProbe> {
   };
 }
 
+/** How children are contained and how untrusted code is sandboxed (contain.ts, sandbox.ts). */
+function isolationRows(config: Config): DoctorRow[] {
+  configureIsolation(config);
+  const { containment, sandbox } = isolationSummary();
+  return [
+    {
+      toolset: 'jobs',
+      enables: 'every child process dies with its job, timeout or server',
+      name: `containment: ${containment.mode}`,
+      ok: containment.mode !== 'pgroup',
+      detail: containment.detail,
+      remedy: 'run as root, or in a delegated cgroup v2 (systemd-run --user -p Delegate=yes ...), or install bubblewrap (apt-get install bubblewrap) with unprivileged user namespaces enabled',
+    },
+    {
+      toolset: 'jobs',
+      enables: 'untrusted code (Triton candidates) sees only what is bound, no network',
+      name: `sandbox: ${sandbox.isolation}`,
+      ok: sandbox.isolation !== 'none',
+      detail: sandbox.detail,
+      remedy: 'apt-get install bubblewrap (and enable unprivileged user namespaces when not root: sysctl kernel.unprivileged_userns_clone=1)',
+    },
+  ];
+}
+
 export interface DoctorRow extends ProbeResult {
   toolset: Toolset;
   /** What works or not because of this probe. */
@@ -239,6 +264,7 @@ export async function runDoctor(config: Config): Promise<DoctorRow[]> {
   const row = (toolset: Toolset, enables: string, r: ProbeResult): DoctorRow => ({ toolset, enables, ...r });
   const store: ProbeResult = { name: 'data dir', ok: true, detail: config.home };
   return [
+    ...isolationRows(config),
     row('history', 'SQLite history, jobs', store),
     row('observe', 'system_snapshot, system_monitor (/proc)', {
       name: 'procfs',
