@@ -4,10 +4,12 @@ import { historyMigrations } from './learn/schema.js';
 import { observeMigrations } from './observe/monitor.js';
 import { ncclMigrations } from './nccl/profiles.js';
 import { schedMigrations } from './sched/store.js';
+import { tritonMigrations } from './triton/reference.js';
 
 export const allMigrations: Record<string, Migration[]> = {
   history: historyMigrations,
   observe: observeMigrations,
   nccl: ncclMigrations,
   sched: schedMigrations,
+  triton: tritonMigrations,
 };

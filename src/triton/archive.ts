@@ -4,10 +4,12 @@
  * the harness's stdout/stderr per phase, the profiler trace and table, and compile metadata (PTX
  * included) when there is any. Written to a temporary name and renamed: a bundle is whole or absent.
  */
-import { cpSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaseInfo } from './cases.js';
 import type { VerifyResult } from './schemas.js';
+
+const MAX_COPIED_BYTES = 256 << 20;
 
 export interface ArchiveInput {
   home: string;
@@ -31,16 +33,26 @@ export function writeArchive(input: ArchiveInput): string {
   for (let i = 2; existsSync(dir); i++) dir = join(root, `${base}-${i}`);
   const tmp = `${dir}.partial`;
   mkdirSync(tmp, { recursive: true });
-  cpSync(join(workDir, 'candidate.py'), join(tmp, 'candidate.py'));
+  cpSync(join(workDir, 'sandbox', 'in', 'candidate.py'), join(tmp, 'candidate.py'));
   mkdirSync(join(tmp, 'case'));
   cpSync(join(input.caseInfo.path, 'manifest.yaml'), join(tmp, 'case', 'manifest.yaml'));
   cpSync(join(input.caseInfo.path, input.caseInfo.model?.file ?? 'model.py'), join(tmp, 'case', input.caseInfo.model?.file ?? 'model.py'));
   for (const [from, to] of [
     ['harness', 'harness'],
     ['profile', 'profile'],
-    [join('check', 'compile'), 'compile'],
+    [join('sandbox', 'out', 'compile'), 'compile'],
   ] as const) {
-    if (existsSync(join(workDir, from))) cpSync(join(workDir, from), join(tmp, to), { recursive: true });
+    // Written by processes that ran candidate code: regular files only (a link planted there
+    // must not carry anything from outside into the bundle), and a bounded amount.
+    let budget = MAX_COPIED_BYTES;
+    const filter = (src: string): boolean => {
+      const st = lstatSync(src);
+      if (st.isDirectory()) return true;
+      if (!st.isFile() || st.size > budget) return false;
+      budget -= st.size;
+      return true;
+    };
+    if (existsSync(join(workDir, from))) cpSync(join(workDir, from), join(tmp, to), { recursive: true, filter });
   }
   const finalResult = { ...result, archive: dir };
   writeFileSync(join(tmp, 'metrics.json'), `${JSON.stringify(metrics(finalResult), null, 1)}\n`);
@@ -54,12 +66,13 @@ export function writeArchive(input: ArchiveInput): string {
 /** Per-variant latency/throughput/memory, correctness, seeds, tolerances: the numbers of the bundle. */
 function metrics(r: VerifyResult) {
   const variant = (v: NonNullable<VerifyResult['timing']>['baseline'] | undefined) =>
-    v ? { latency_ms_median: v.median, latency_ms_rounds: v.rounds_ms, cv: v.cv, calls_per_s: v.calls_per_s, peak_memory_bytes: v.peak_memory_bytes } : null;
+    v ? { latency_ms_median: v.median, latency_ms_rounds: v.rounds_ms, wall_ms_rounds: v.wall_ms, cv: v.cv, calls_per_s: v.calls_per_s } : null;
   return {
     experiment: r.experiment,
     case: r.case,
     verdict: r.verdict,
     verdict_reasons: r.verdict_reasons,
+    isolation: r.isolation,
     device: r.device,
     device_name: r.device_name,
     interpret: r.interpret,

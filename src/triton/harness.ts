@@ -1,7 +1,9 @@
 /**
- * The bridge to tools/triton/harness.py. Every phase is its own child process started through
- * core/exec (own process group, own timeout, killed as a tree), with its own TRITON_CACHE_DIR and
- * without tuneloop's own TUNELOOP_* variables (candidate code runs in some phases).
+ * The bridge to tools/triton/harness.py for its one-shot phases (probe, paths, cases, validate,
+ * profile); the long-lived ones of a verify are sessions (session.ts). Every phase is its own child
+ * process started through core/exec (contained, own timeout, killed as a tree), with its own
+ * TRITON_CACHE_DIR and without tuneloop's own TUNELOOP_* variables; a phase that runs candidate
+ * code (a candidate's profile) runs in the sandbox the caller gives.
  *
  * The harness prints exactly one JSON document on stdout; anything else there (a candidate that
  * found the result descriptor) is reported as a corrupted result channel, never trusted.
@@ -11,12 +13,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import { spawnChild } from '../core/exec.js';
+import { spawnChild, type ExecResult } from '../core/exec.js';
+import type { SandboxSpec } from '../core/sandbox.js';
 
 export const HARNESS_PATH = fileURLToPath(new URL('../../tools/triton/harness.py', import.meta.url));
 export const BUILTIN_CASES_DIR = fileURLToPath(new URL('../../tools/triton/cases', import.meta.url));
 
-export type Phase = 'probe' | 'cases' | 'validate' | 'reference' | 'check' | 'judge' | 'bench' | 'profile';
+export type Phase = 'probe' | 'paths' | 'cases' | 'validate' | 'profile';
 
 /** An error document's body; its kind matches the exit code (see harness.py: 1 internal, 2 usage,
  * 3 environment, 4 case, 5 candidate). */
@@ -34,8 +37,6 @@ export interface PhaseOutcome<R = Record<string, unknown>> {
   durationMs: number;
   /** The phase ran past its whole-process timeout. */
   timedOut: boolean;
-  /** The phase ran past a stage timeout (e.g. compile) and was killed. */
-  stageTimedOut: string | null;
   canceled: boolean;
   spawnError?: string;
   stdout: string;
@@ -44,14 +45,8 @@ export interface PhaseOutcome<R = Record<string, unknown>> {
   error: HarnessError | null;
   /** Why stdout could not be taken as one result document (null when it could). */
   channelProblem: string | null;
-}
-
-export interface StageLimit {
-  /** Stage marker (`TUNELOOP_STAGE <name>` on stderr) that starts the clock. */
-  from: string;
-  /** Marker that stops it. */
-  until: string;
-  timeoutMs: number;
+  /** The process as core/exec reports it (containment, isolation). */
+  exec: ExecResult;
 }
 
 export interface PhaseOptions {
@@ -62,9 +57,10 @@ export interface PhaseOptions {
   /** Folder for TRITON_CACHE_DIR (created). */
   tritonCacheDir?: string;
   interpret?: boolean;
-  stage?: StageLimit;
   /** Where to keep <phase>.stdout.json / <phase>.stderr.txt (archives copy them). */
   transcriptDir?: string;
+  /** Candidate code runs in this phase: run it in this sandbox (its env replaces harnessEnv's). */
+  sandbox?: SandboxSpec;
 }
 
 const MAX_OUTPUT = 8 << 20;
@@ -72,32 +68,14 @@ const MAX_OUTPUT = 8 << 20;
 export async function runPhase<R = Record<string, unknown>>(config: Config, phase: Phase, args: string[], options: PhaseOptions): Promise<PhaseOutcome<R>> {
   const argv = [config.python, HARNESS_PATH, phase, ...args];
   if (options.tritonCacheDir) mkdirSync(options.tritonCacheDir, { recursive: true, mode: 0o700 });
-  let stageTimer: NodeJS.Timeout | undefined;
-  let stageTimedOut: string | null = null;
   const child = spawnChild(argv, {
     timeoutMs: options.timeoutMs,
     signal: options.signal,
     logFile: options.logFile,
-    cwd: options.cwd,
-    env: harnessEnv(options),
+    ...(options.sandbox ? { sandbox: options.sandbox } : { cwd: options.cwd, env: harnessEnv(options) }),
     maxOutputBytes: MAX_OUTPUT,
-    onLine(line, stream) {
-      const stage = options.stage;
-      if (!stage || stream !== 'stderr' || !line.startsWith('TUNELOOP_STAGE ')) return;
-      const name = line.slice('TUNELOOP_STAGE '.length).trim();
-      if (name === stage.from && !stageTimer) {
-        stageTimer = setTimeout(() => {
-          stageTimedOut = stage.from;
-          void child.terminate();
-        }, stage.timeoutMs);
-        stageTimer.unref();
-      } else if (name === stage.until && stageTimer) {
-        clearTimeout(stageTimer);
-      }
-    },
   });
   const r = await child.result;
-  if (stageTimer) clearTimeout(stageTimer);
   const parsed = parseDocument(r.stdout);
   const outcome: PhaseOutcome<R> = {
     phase,
@@ -106,14 +84,14 @@ export async function runPhase<R = Record<string, unknown>>(config: Config, phas
     signal: r.signal,
     durationMs: r.durationMs,
     timedOut: r.timedOut,
-    stageTimedOut,
-    canceled: r.canceled && !stageTimedOut,
+    canceled: r.canceled,
     spawnError: r.spawnError,
     stdout: r.stdout,
     stderr: r.stderr,
     result: parsed.document?.ok ? ((parsed.document.result ?? {}) as R) : null,
     error: parsed.document && !parsed.document.ok ? (parsed.document.error as HarnessError) : null,
     channelProblem: parsed.problem,
+    exec: r,
   };
   if (options.transcriptDir) {
     mkdirSync(options.transcriptDir, { recursive: true });
@@ -123,7 +101,8 @@ export async function runPhase<R = Record<string, unknown>>(config: Config, phas
   return outcome;
 }
 
-function harnessEnv(options: PhaseOptions): Record<string, string | undefined> {
+/** A trusted harness process's environment over the server's: no TUNELOOP_* variables, its own Triton cache. */
+export function harnessEnv(options: { tritonCacheDir?: string; interpret?: boolean }): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
   for (const key of Object.keys(process.env)) if (key.startsWith('TUNELOOP_')) env[key] = undefined;
   env.PYTHONDONTWRITEBYTECODE = '1';
@@ -165,7 +144,7 @@ export function requireResult<R>(outcome: PhaseOutcome<R>, config: Config): R {
   if (outcome.spawnError) {
     throw new UserError(`The Python interpreter ${config.python} could not be started: ${outcome.spawnError}.`, 'Install python3, or set TUNELOOP_PYTHON to an interpreter that has torch.');
   }
-  if (outcome.timedOut || outcome.stageTimedOut) {
+  if (outcome.timedOut) {
     throw new UserError(`The harness's ${outcome.phase} phase timed out after ${Math.round(outcome.durationMs / 1000)} s.`, 'The case may be too large for this machine: use smaller shapes (the stderr is in the job log).');
   }
   const e = outcome.error;

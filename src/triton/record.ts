@@ -1,4 +1,12 @@
-/** triton_verify's run in history: config = candidate hash + launch params (declared and observed). */
+/**
+ * triton_verify's run in history: config = candidate hash + launch params (declared and observed).
+ *
+ * History stays clean: only a timed correct verdict (correct_faster / correct_slower) reached with
+ * a sandbox in force is recorded with status "ok", the only status get_history's aggregates and
+ * best config read (learn/runs.ts). Every other verdict is recorded too, as failed, timeout or
+ * invalid (suspicious, untimed correct, or any verdict without isolation), so it can never be the
+ * best config.
+ */
 import type { Runtime } from '../core/runtime.js';
 import { UserError } from '../core/errors.js';
 import { recordRun, type RunStatus } from '../learn/runs.js';
@@ -22,8 +30,7 @@ export function recordVerifyRun(runtime: Runtime, jobId: string, req: VerifyRequ
     if (r.timing.candidate.cv !== null) metrics.candidate_cv = r.timing.candidate.cv;
   }
   const timedOut = r.phases.some((p) => p.timed_out);
-  const status: RunStatus =
-    r.verdict === 'correct_faster' || r.verdict === 'correct_slower' ? 'ok' : timedOut ? 'timeout' : r.verdict === 'compile_error' || r.verdict === 'incorrect' ? 'failed' : 'invalid';
+  const status = runStatus(r.verdict, r.isolation, timedOut);
   const kernels = (r.compile?.kernels ?? []).map((k) => ({ name: k.name, num_warps: k.num_warps, num_stages: k.num_stages, best_config: k.best_config }));
   const run = recordRun(runtime.store, {
     domain: 'triton',
@@ -43,6 +50,7 @@ export function recordVerifyRun(runtime: Runtime, jobId: string, req: VerifyRequ
     context: {
       experiment: r.experiment,
       verdict: r.verdict,
+      isolation: r.isolation,
       device: r.device,
       device_name: r.device_name,
       timing: r.timing?.label ?? 'not timed',
@@ -55,6 +63,12 @@ export function recordVerifyRun(runtime: Runtime, jobId: string, req: VerifyRequ
     notes: `${r.verdict}: ${r.verdict_reasons[0] ?? ''}`.slice(0, 2000),
   });
   return run.id;
+}
+
+export function runStatus(verdict: VerifyResult['verdict'], isolation: VerifyResult['isolation'], timedOut: boolean): RunStatus {
+  if (verdict === 'compile_error' || verdict === 'incorrect') return timedOut ? 'timeout' : 'failed';
+  if ((verdict === 'correct_faster' || verdict === 'correct_slower') && isolation !== 'none') return 'ok';
+  return 'invalid';
 }
 
 /** The named workload, or `triton.<case>` (created on first use) so history groups runs by case. */

@@ -1,108 +1,107 @@
 /**
- * Reference outputs, cached: the reference phase runs once per (case files, seeds, device, shapes,
- * interpreter, harness sources) and every later verify of any candidate reuses it. Entries are built
- * in a temporary folder and renamed into place, so concurrent sessions never see half of one; the
- * least recently used beyond MAX_ENTRIES are removed.
+ * The reference cache: one entry per (case files, seeds, device, interpreter, torch, harness
+ * sources) under <home>/cache/triton/reference/<key>/, holding every input set's expected outputs
+ * and the weights (tlharness/refcache.py writes and reads them). Content-addressed: the SHA-256 of
+ * every file is recorded in SQLite when the trusted process writes the entry, and the trusted
+ * process checks every byte against it on every load; a mismatch (or an entry with no record) is
+ * rebuilt, and the verify says so. The cache is never bound into a candidate's sandbox.
+ *
+ * Entries are built in a temporary folder and moved into place with their record in one store
+ * transaction, so concurrent sessions never see half of one; beyond MAX_ENTRIES the least recently
+ * used are removed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { Migration } from '../core/store.js';
 import type { Runtime } from '../core/runtime.js';
 import type { Device } from './environment.js';
-import { HARNESS_PATH, requireResult, runPhase, type PhaseOutcome } from './harness.js';
+import { HARNESS_PATH } from './harness.js';
 import type { CaseInfo } from './cases.js';
 
 const MAX_ENTRIES = 16;
 
-export interface OutputDescription {
-  path: string;
-  kind: 'tensor' | 'value';
-  shape?: number[];
-  dtype?: string;
-  nbytes?: number;
-  constant?: boolean;
-}
-
-/** meta.json as the reference phase writes it (the fields the server reads). */
-export interface ReferenceMeta {
-  case: string;
-  case_dir: string;
-  device: Device;
-  small_shapes: boolean;
-  seeds: number[];
-  structure: string;
-  outputs: OutputDescription[];
-  input_tensors: { shape: number[]; dtype: string; contiguous: boolean }[];
-  has_weights: boolean;
-  randomized_parameters: string[];
-  reference_deterministic: boolean;
-  reference_sensitive: boolean;
-  reference_seconds: number;
-  versions: Record<string, unknown>;
-  manifest: Record<string, unknown>;
-}
+export const tritonMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'triton reference cache digests',
+    up: `CREATE TABLE triton_reference (
+      key TEXT PRIMARY KEY,
+      case_name TEXT NOT NULL,
+      digests TEXT NOT NULL,
+      created_ms INTEGER NOT NULL,
+      used_ms INTEGER NOT NULL
+    )`,
+  },
+];
 
 export interface ReferenceRequest {
   caseInfo: CaseInfo;
   seeds: number;
   device: Device;
-  small: boolean;
   torchVersion: string;
-  signal?: AbortSignal;
-  logFile?: string;
-  transcriptDir?: string;
 }
 
-export interface Reference {
+export interface ReferenceEntry {
+  key: string;
+  /** Where the entry lives (read by the trusted process when `digests` is set). */
   dir: string;
-  meta: ReferenceMeta;
-  cached: boolean;
-  /** The reference process, when this call ran one. */
-  outcome: PhaseOutcome | null;
+  /** Where the trusted process builds when it must. */
+  buildDir: string;
+  /** The recorded SHA-256 of each file, or null: no usable entry, it will be built. */
+  digests: Record<string, string> | null;
 }
 
-export async function ensureReference(runtime: Runtime, request: ReferenceRequest): Promise<Reference> {
-  const root = join(runtime.config.home, 'cache', 'triton', 'reference');
-  const dir = join(root, referenceKey(runtime, request));
-  if (existsSync(join(dir, 'meta.json'))) {
-    const now = new Date();
-    utimesSync(dir, now, now);
-    return { dir, meta: readMeta(dir), cached: true, outcome: null };
-  }
-  const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
-  const args = ['--case-dir', request.caseInfo.path, '--out', tmp, '--seeds', String(request.seeds), '--device', request.device];
-  if (request.small) args.push('--small');
-  let outcome: PhaseOutcome;
+export function cacheRoot(home: string): string {
+  return join(home, 'cache', 'triton', 'reference');
+}
+
+export function referenceEntry(runtime: Runtime, request: ReferenceRequest): ReferenceEntry {
+  const key = referenceKey(runtime, request);
+  const dir = join(cacheRoot(runtime.config.home), key);
+  const row = runtime.store.statement('SELECT digests FROM triton_reference WHERE key = ?').get(key) as { digests: string } | undefined;
+  return { key, dir, buildDir: `${dir}.tmp-${randomBytes(4).toString('hex')}`, digests: row && existsSync(dir) ? (JSON.parse(row.digests) as Record<string, string>) : null };
+}
+
+/**
+ * The trusted process built the entry in buildDir: move it into place and record its digests, in
+ * one transaction. When another session recorded a valid entry meanwhile, theirs stays (the
+ * contents are the same computation).
+ */
+export function commitBuilt(runtime: Runtime, entry: ReferenceEntry, caseName: string, digests: Record<string, string>, replaceRecorded: boolean): void {
+  const now = Date.now();
   try {
-    outcome = await runPhase(runtime.config, 'reference', args, {
-      timeoutMs: 600_000,
-      signal: request.signal,
-      logFile: request.logFile,
-      cwd: dirname(tmp),
-      tritonCacheDir: join(root, 'triton-cache'),
-      transcriptDir: request.transcriptDir,
+    runtime.store.write((db) => {
+      const row = db.prepare('SELECT digests FROM triton_reference WHERE key = ?').get(entry.key) as { digests: string } | undefined;
+      // Recorded meanwhile by another session (or, for a rebuild, replaced meanwhile): theirs stays.
+      if (row && existsSync(entry.dir) && (!replaceRecorded || row.digests !== JSON.stringify(entry.digests))) return;
+      rmSync(entry.dir, { recursive: true, force: true });
+      renameSync(entry.buildDir, entry.dir);
+      db.prepare(
+        `INSERT INTO triton_reference (key, case_name, digests, created_ms, used_ms) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET digests = excluded.digests, created_ms = excluded.created_ms, used_ms = excluded.used_ms`,
+      ).run(entry.key, caseName, JSON.stringify(digests), now, now);
     });
-    requireResult(outcome, runtime.config);
-    try {
-      renameSync(tmp, dir);
-    } catch {
-      // Another session built the same entry first: theirs is as good as ours.
-    }
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(entry.buildDir, { recursive: true, force: true });
   }
-  prune(root);
-  return { dir, meta: readMeta(dir), cached: false, outcome };
+  prune(runtime);
 }
 
-function readMeta(dir: string): ReferenceMeta {
-  return JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as ReferenceMeta;
+/** A cached entry was used: it moves to the end of the eviction queue. */
+export function touchEntry(runtime: Runtime, key: string): void {
+  runtime.store.write((db) => db.prepare('UPDATE triton_reference SET used_ms = ? WHERE key = ?').run(Date.now(), key));
+}
+
+/** Forget an entry whose build failed (a stale temporary folder is removed too). */
+export function discardBuild(entry: ReferenceEntry): void {
+  rmSync(entry.buildDir, { recursive: true, force: true });
 }
 
 function referenceKey(runtime: Runtime, r: ReferenceRequest): string {
   const info = r.caseInfo;
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ python: runtime.config.python, torch: r.torchVersion, seeds: r.seeds, device: r.device, small: r.small, harness: harnessFingerprint() }));
+  hash.update(JSON.stringify({ python: runtime.config.python, torch: r.torchVersion, seeds: r.seeds, device: r.device, harness: harnessFingerprint() }));
   hash.update(readFileSync(join(info.path, 'manifest.yaml')));
   hash.update(readFileSync(join(info.path, info.model?.file ?? 'model.py')));
   return `${info.name}-${hash.digest('hex').slice(0, 24)}`;
@@ -121,10 +120,15 @@ function harnessFingerprint(): string {
   return fingerprint;
 }
 
-function prune(root: string): void {
-  const entries = readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.includes('.tmp-') && e.name !== 'triton-cache')
-    .map((e) => ({ path: join(root, e.name), mtime: statSync(join(root, e.name)).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime);
-  for (const stale of entries.slice(MAX_ENTRIES)) rmSync(stale.path, { recursive: true, force: true });
+/** Keep the MAX_ENTRIES most recently used entries; remove the rest (record and folder). */
+function prune(runtime: Runtime): void {
+  const rows = runtime.store.statement('SELECT key FROM triton_reference ORDER BY used_ms DESC').all() as { key: string }[];
+  const stale = rows.slice(MAX_ENTRIES).map((r) => r.key);
+  if (!stale.length) return;
+  runtime.store.write((db) => {
+    for (const key of stale) {
+      db.prepare('DELETE FROM triton_reference WHERE key = ?').run(key);
+      rmSync(join(cacheRoot(runtime.config.home), key), { recursive: true, force: true });
+    }
+  });
 }

@@ -13,7 +13,9 @@ export const checkSchema = z.object({
 export const flagSchema = z.object({
   code: z.string(),
   severity: z.enum(['suspicious', 'warning']).describe('suspicious: a correct candidate becomes "suspicious"; warning: reported only.'),
-  source: z.enum(['static', 'runtime', 'bench']).describe('static: the source scan; runtime: observed while the candidate ran; bench: the timing phase.'),
+  source: z
+    .enum(['static', 'runtime', 'bench', 'isolation'])
+    .describe('static: the source scan; runtime: observed in the candidate\'s process (its own word: flags, not proofs); bench: the timing cross-checks; isolation: how the candidate was contained.'),
   detail: z.string(),
 });
 
@@ -48,9 +50,9 @@ const variantTimingSchema = z.object({
   cv: num,
   min: num,
   max: num,
-  rounds_ms: z.array(z.number()),
+  rounds_ms: z.array(z.number()).describe('Each round\'s median call time, ms (the samples of the noise test).'),
+  wall_ms: z.array(z.number()).describe('Each round\'s wall time as the server saw it, ms (calls plus the untimed input writes and checks).'),
   calls_per_s: num,
-  peak_memory_bytes: num.describe('CUDA only: peak allocation during one call.'),
 });
 
 export const timingSchema = z.object({
@@ -58,15 +60,24 @@ export const timingSchema = z.object({
   method: z.string(),
   label: z.string().describe('What the numbers are; CPU timings say so.'),
   rounds: z.number().int(),
-  baseline: variantTimingSchema,
-  candidate: variantTimingSchema,
+  calls_per_round: z.number().int(),
+  baseline: variantTimingSchema.describe('Timed in the trusted process (never where the candidate runs).'),
+  candidate: variantTimingSchema.describe('Timed in the candidate\'s sandbox, rounds alternating with the baseline\'s.'),
   speedup: z.number().describe('median(baseline) / median(candidate).'),
   verdict: z.enum(['faster', 'slower', 'no significant difference']),
   p_value: num,
   ci95_ms: z.tuple([z.number(), z.number()]).nullable(),
   explanation: z.string(),
   over_10x: z.boolean(),
-  host_check: z.object({ baseline_ms: z.number(), candidate_ms: z.number(), disagrees: z.boolean() }).nullable(),
+  timer_check: z
+    .object({
+      baseline_overhead_ms: z.number(),
+      candidate_timed_ms: z.number(),
+      candidate_implied_ms: z.number(),
+      mismatch: z.boolean(),
+      detail: z.string(),
+    })
+    .describe('The candidate\'s timer against the wall time the server observed (mismatch: flag timer_mismatch).'),
 });
 
 export const kernelSchema = z.object({
@@ -116,6 +127,7 @@ export const phaseSchema = z.object({
 export const referenceSchema = z.object({
   path: z.string(),
   cached: z.boolean(),
+  integrity: z.string().nullable().describe('Set when the cached reference failed its SHA-256 check and was rebuilt: which file, what was recorded, what was found.'),
   deterministic: z.boolean().describe('The reference gives bitwise-identical outputs twice; then so must the candidate.'),
   sensitive: z.boolean(),
   randomized_parameters: z.array(z.string()).describe('Constant default parameters (LayerNorm weight=1, bias=0) replaced by random values.'),
@@ -128,6 +140,9 @@ export const verifyResultSchema = z.object({
   entry: z.string(),
   verdict: z.enum(VERDICTS),
   verdict_reasons: z.array(z.string()),
+  isolation: z
+    .enum(['bwrap', 'unshare', 'none'])
+    .describe('How the candidate was sandboxed: bwrap or unshare (nothing trusted inside), or none (flagged no_isolation; never a best config).'),
   device: z.enum(['cpu', 'cuda']),
   device_name: z.string().nullable(),
   interpret: z.boolean(),
@@ -138,6 +153,7 @@ export const verifyResultSchema = z.object({
   outputs: z.array(outputErrorSchema),
   tolerances: z.record(z.string(), z.object({ atol: z.number(), rtol: z.number() })),
   seeds: z.array(z.number().int()),
+  shape_variants: z.array(z.string()).describe('The manifest\'s input shapes checked: main, and small where the manifest gives small_shape.'),
   timing: timingSchema.nullable(),
   compile: compileSchema.nullable(),
   profile: profileSummarySchema.nullable(),

@@ -8,9 +8,9 @@ import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../core/tool.js
 import { findWorkload } from '../learn/workloads.js';
 import { candidateArg, candidatePathArg, caseArg, casesDirArg, deviceArg, entryArg, interpretArg, seedsArg } from './args.js';
 import { tritonCasesTool, tritonCreateCaseTool } from './case-tools.js';
-import { candidateSource, writeCandidate } from './candidate.js';
-import { runProfile } from './profile.js';
-import { ensureReference } from './reference.js';
+import { candidateSource } from './candidate.js';
+import { sandboxDirs, writeSandboxInputs } from './parties.js';
+import { runProfile, type ProfileRequest } from './profile.js';
 import { profileSummarySchema, verifyResultSchema, type VerifyResult } from './schemas.js';
 import { prepareRun, verifyCandidate } from './verify.js';
 import { summarizeVerify, summarizeProfile } from './summaries.js';
@@ -21,7 +21,7 @@ const profileResultSchema = z.object({
   case: z.string(),
   device: z.enum(['cpu', 'cuda']),
   notes: z.array(z.string()),
-  reference_cached: z.boolean(),
+  reference_cached: z.boolean().nullable().describe('Whether the candidate\'s inputs came from a cached reference (null: the baseline was profiled, from its case).'),
   profile: profileSummarySchema,
   table_preview: z.string().describe('The first lines of the operator table (the whole table is at profile.table_path).'),
 });
@@ -33,11 +33,12 @@ export const tritonProfileTool = defineTool({
   description:
     'Profile a case\'s baseline (or a candidate) with torch.profiler on the case\'s inputs. Returns the top operators by self time (device time on CUDA, CPU time otherwise) and where the Chrome trace is; ' +
     'the trace is also an MCP resource (tuneloop://triton/jobs/{job_id}/trace). A job: poll with job_status.',
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  // It runs client-supplied code (sandboxed, but code all the same).
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: z.object({
     case: caseArg,
     cases_dir: casesDirArg,
-    candidate: candidateArg.describe('Profile this candidate source instead of the baseline.'),
+    candidate: candidateArg.describe('Profile this candidate source instead of the baseline (it runs in the same sandbox as in triton_verify).'),
     candidate_path: candidatePathArg,
     entry: entryArg,
     device: deviceArg,
@@ -51,35 +52,34 @@ export const tritonProfileTool = defineTool({
     const source = candidateSource(args.candidate, args.candidate_path, false);
     // No interpret mode here: under TRITON_INTERPRET=1 a profile shows the interpreter, not the kernel.
     const { probe, caseInfo, device, notes } = await prepareRun(runtime, { caseName: args.case, casesDir: args.cases_dir, source, device: args.device, interpret: false }, ctx.signal);
-    const params = { ...args, candidate: source === null ? undefined : `<${Buffer.byteLength(source)} bytes>` };
+    const params = { ...args, candidate: source === null ? undefined : `<${source.length} bytes>` };
     return runAsJob(ctx, 'triton_profile', params, args.wait_s, async (job) => {
-      job.progress({ done: 0, total: 2, message: 'reference inputs' });
-      const ref = await ensureReference(runtime, { caseInfo, seeds: 5, device, small: false, torchVersion: probe.torch!, signal: job.signal, logFile: job.logFile });
-      let candidatePath: string | null = null;
+      const forbidden = [runtime.config.home, caseInfo.path];
+      let candidate: ProfileRequest['candidate'] = null;
+      let cached: boolean | null = null;
       if (source !== null) {
-        candidatePath = join(job.dir, 'experiment', 'candidate.py');
-        writeCandidate(candidatePath, source);
+        job.progress({ done: 0, total: 2, message: 'the candidate\'s inputs, from the reference' });
+        const dirs = sandboxDirs(join(job.dir, 'experiment'), source);
+        const inputs = await writeSandboxInputs(runtime, job, { caseInfo, device, torchVersion: probe.torch!, dirs });
+        cached = inputs.cached;
+        candidate = { dirs, entry: args.entry, forbidden, threads: inputs.threads };
       }
-      job.progress({ done: 1, total: 2, message: `profiling the ${source === null ? 'baseline' : 'candidate'}` });
-      const { summary, outcome } = await runProfile(runtime.config, {
+      job.progress({ done: 1, total: 2, message: `profiling the ${source === null ? 'baseline' : 'candidate, in its sandbox'}` });
+      const { summary, error } = await runProfile(runtime, {
         jobId: job.id,
         jobDir: job.dir,
-        referenceDir: ref.dir,
-        candidatePath,
-        entry: args.entry,
+        candidate,
+        caseDir: caseInfo.path,
+        device,
         steps: args.steps,
         rowLimit: args.row_limit,
         timeoutMs: 600_000,
         signal: job.signal,
         logFile: job.logFile,
-        transcriptDir: join(job.dir, 'experiment', 'harness'),
       });
-      if (!summary) {
-        const message = outcome.error?.message ?? (outcome.timedOut ? 'the profile phase timed out' : `the profile process ended without a result (exit ${outcome.exitCode ?? outcome.signal})`);
-        throw new UserError(`Profiling failed: ${message}`, 'Run triton_verify on the candidate for the full error; the job log has the harness output.');
-      }
+      if (!summary) throw new UserError(`Profiling failed: ${error}`, 'Run triton_verify on the candidate for the full error; the job log has the harness output.');
       const table = readFileSync(summary.table_path, 'utf8').split('\n').slice(0, 40).join('\n');
-      return { case: caseInfo.name, device, notes, reference_cached: ref.cached, profile: summary, table_preview: table };
+      return { case: caseInfo.name, device, notes, reference_cached: cached, profile: summary, table_preview: table };
     });
   },
   summarize: (v) => summarizeJob(v, summarizeProfile),
@@ -90,12 +90,15 @@ export const tritonVerifyTool = defineTool({
   toolset: 'triton',
   title: 'Verify and benchmark a Triton candidate',
   description:
-    'Check a candidate implementation of a case honestly, then time it. The reference runs in its own process (cached), the candidate in a fresh one on poisoned memory over several seeds, ' +
-    'and a third process that never imports the candidate judges shape/dtype/device, NaN/Inf positions, per-dtype tolerances, float16 downcasts, input mutation, determinism, ' +
-    'sensitivity to the inputs, stale caches (new data in the same buffers) and late writes; a static scan and runtime observations flag cheats. ' +
-    'Correct candidates are timed against the baseline interleaved (do_bench on CUDA, labelled CPU timings otherwise) with a noise-aware speedup; above 10x is flagged. ' +
-    'Verdict: compile_error | incorrect | suspicious | correct_faster | correct_slower | correct (untimed). Records a run in history and archives the bundle. A job: poll with job_status.',
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    'Check a candidate implementation of a case against the reference, then time it against the baseline. The candidate runs in a sandbox (bubblewrap or unshare: no network, no data dir, ' +
+    'no reference outputs, its own PID namespace) on every shape of the manifest and several seeds, with poisoned memory; a trusted process outside it holds the integrity-checked ' +
+    'reference and judges shape/dtype/device, NaN/Inf positions, per-dtype tolerances, float16 downcasts, input mutation, determinism over spread repeats, shared output buffers, ' +
+    'aliasing, sensitivity, stale caches and late writes. Correct candidates are timed in alternating rounds against the baseline in its own process, on fresh inputs every call, ' +
+    'and every timed call\'s output is checked too; "faster" comes from the statistics module, a timer that disagrees with the wall clock or a speedup above 10x is flagged; ' +
+    'a static scan and runtime observations flag cheats. Verdict: compile_error | incorrect | suspicious | correct_faster | correct_slower | correct (untimed); isolation says how ' +
+    'the candidate was contained. Records a run in history (only sandboxed correct_* runs can be a best config) and archives the bundle. A job: poll with job_status.',
+  // It runs client-supplied code (sandboxed, but code all the same).
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   input: z.object({
     case: caseArg,
     cases_dir: casesDirArg,
@@ -135,7 +138,7 @@ export const tritonVerifyTool = defineTool({
     }
     if (args.workload) findWorkload(ctx.runtime.store, args.workload);
     const prepared = await prepareRun(ctx.runtime, { caseName: args.case, casesDir: args.cases_dir, source, device: args.device, interpret: args.interpret }, ctx.signal);
-    const params = { ...args, candidate: `<${Buffer.byteLength(source)} bytes>` };
+    const params = { ...args, candidate: `<${source.length} bytes>` };
     return runAsJob(ctx, 'triton_verify', params, args.wait_s, (job) =>
       verifyCandidate(ctx.runtime, job, {
         caseName: args.case,

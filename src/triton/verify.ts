@@ -1,31 +1,35 @@
 /**
- * triton_verify's work: reference (cached) -> check -> judge -> bench -> (profile), each phase a
- * process of its own; then the verdict, a run in history, and the archive.
+ * triton_verify's work, three parties (see parties.ts): the trusted process loads the reference
+ * and writes the candidate's inputs into its sandbox; the candidate's process runs the check calls
+ * there; the trusted process judges them; the bench times both sides in alternation and checks
+ * what the candidate's timed calls returned; then the verdict, a run in history, and the archive.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ExecResult } from '../core/exec.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { nvidiaSmiPath, queryGpus } from '../core/nvidia.js';
+import { sandboxIsolation, type Isolation } from '../core/sandbox.js';
 import type { JobContext } from '../core/jobs.js';
 import type { Runtime } from '../core/runtime.js';
 import type { PythonProbe } from '../core/probe.js';
 import { showCase, type CaseInfo } from './cases.js';
 import { pythonEnvironment, requireCandidateRuntime, requireTorch, requireTriton, resolveDevice, type Device, type DeviceRequest } from './environment.js';
-import { requireResult, runPhase, tail, type PhaseOutcome } from './harness.js';
+import { runBench, type BenchOutcome } from './bench.js';
+import { errorFromFailure, phaseRecord } from './failures.js';
+import { awaitTrusted, runCheck, sandboxDirs, startCandidate, startTrusted, type Failure } from './parties.js';
 import { runProfile } from './profile.js';
 import { recordVerifyRun } from './record.js';
-import { ensureReference } from './reference.js';
-import { compileSchema, type ErrorInfo, type PhaseRecord, type ProfileSummary, type VerifyResult } from './schemas.js';
-import { benchResultSchema, summarizeTiming, type Timing } from './timing.js';
-import { benchFlags, decideVerdict, type Check, type Flag } from './verdict.js';
+import { referenceEntry } from './reference.js';
+import type { ErrorInfo, PhaseRecord, ProfileSummary, VerifyResult } from './schemas.js';
+import { decideVerdict, benchFlags, isolationFlag, type Check, type Flag } from './verdict.js';
 import { writeArchive } from './archive.js';
 
 export interface VerifyRequest {
   caseName: string;
   casesDir?: string;
-  source: string;
+  source: Buffer;
   entry: string;
   experiment?: string;
   seeds: number;
@@ -45,43 +49,6 @@ export interface VerifyRequest {
   benchTimeoutS: number;
 }
 
-/**
- * What the check process reports, as far as the server and the judge read it. That process runs
- * candidate code, so its report is parsed, not trusted: a malformed one counts as a corrupted
- * result channel.
- */
-const checkReportSchema = z.looseObject({
-  failure: z
-    .looseObject({
-      stage: z.string(),
-      call: z.string().nullable().optional(),
-      type: z.string(),
-      message: z.string(),
-      is_compile_error: z.boolean().optional(),
-      missing_module: z.string().nullable().optional(),
-      location: z.looseObject({}).nullable().optional(),
-      traceback: z.string().nullable().optional(),
-    })
-    .nullable(),
-  calls: z.array(z.looseObject({ label: z.string(), threads_alive_after: z.number().optional() })),
-  patched: z.array(z.string()).optional(),
-  settings_changed: z.array(z.string()).optional(),
-  audit: z.looseObject({ events: z.array(z.object({ event: z.string(), detail: z.string() })) }).optional(),
-  threads: z.looseObject({}).optional(),
-  compile: compileSchema.nullable().optional(),
-});
-export type CheckReport = z.infer<typeof checkReportSchema>;
-
-interface JudgeResult {
-  correct: boolean;
-  compile_error: boolean;
-  failure: CheckReport['failure'];
-  checks: Check[];
-  outputs: VerifyResult['outputs'];
-  flags: Flag[];
-  tolerances: VerifyResult['tolerances'];
-}
-
 const STEPS = 5;
 
 export interface Prepared {
@@ -95,12 +62,12 @@ export interface Prepared {
  * Everything that can be refused before a job starts (so the client gets the error at once): no
  * torch, no such case, triton or CUDA missing for this candidate.
  */
-export async function prepareRun(runtime: Runtime, r: { caseName: string; casesDir?: string; source: string | null; device: DeviceRequest; interpret: boolean }, signal?: AbortSignal): Promise<Prepared> {
+export async function prepareRun(runtime: Runtime, r: { caseName: string; casesDir?: string; source: Buffer | null; device: DeviceRequest; interpret: boolean }, signal?: AbortSignal): Promise<Prepared> {
   const probe = await pythonEnvironment(runtime);
   requireTorch(probe, runtime.config);
   const caseInfo = await showCase(runtime, r.caseName, r.casesDir, signal);
   const { device, notes } = resolveDevice(r.device, caseInfo.device ?? 'auto', probe, r.interpret);
-  if (r.source !== null) requireCandidateRuntime(r.source, device, r.interpret, probe, runtime.config);
+  if (r.source !== null) requireCandidateRuntime(r.source.toString('utf8'), device, r.interpret, probe, runtime.config);
   else if (r.interpret) requireTriton(probe, runtime.config, 'interpret mode runs Triton kernels through triton\'s interpreter');
   return { probe, caseInfo, device, notes };
 }
@@ -109,196 +76,158 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
   const config = runtime.config;
   const { probe, caseInfo, device } = prepared;
   const notes = [...prepared.notes];
-
   const sha = createHash('sha256').update(req.source).digest('hex');
   const experiment = req.experiment ?? `${caseInfo.name}-${sha.slice(0, 8)}`;
   const work = join(job.dir, 'experiment');
-  const transcripts = join(work, 'harness');
-  mkdirSync(join(work, 'check'), { recursive: true, mode: 0o700 });
-  const candidatePath = join(work, 'candidate.py');
-  writeFileSync(candidatePath, req.source);
-  const phases: PhaseRecord[] = [];
+  const dirs = sandboxDirs(work, req.source);
+  const candidatePath = join(dirs.input, 'candidate.py');
   const errors: ErrorInfo[] = [];
-  const common = { signal: job.signal, logFile: job.logFile, transcriptDir: transcripts, interpret: req.interpret };
+  const started = performance.now();
   const step = (done: number, message: string) => {
     job.progress({ done, total: STEPS, message });
-    job.log(`[tuneloop] ${message}`);
+    job.log(`[tuneloop] +${((performance.now() - started) / 1000).toFixed(1)}s ${message}`);
   };
 
-  step(0, `reference outputs for ${caseInfo.name} (${req.seeds} seeds, ${device})`);
-  const ref = await ensureReference(runtime, { caseInfo, seeds: req.seeds, device, small: req.interpret, torchVersion: probe.torch!, ...common });
-  if (ref.outcome) phases.push(phaseRecord(ref.outcome));
-
-  step(1, 'check: running the candidate on the saved inputs');
-  const check = await runPhase(config, 'check', ['--reference', ref.dir, '--candidate', candidatePath, '--entry', req.entry, '--out', join(work, 'check')], {
-    ...common,
-    timeoutMs: req.checkTimeoutS * 1000,
-    stage: { from: 'import', until: 'compiled', timeoutMs: req.compileTimeoutS * 1000 },
-    tritonCacheDir: join(work, 'triton-cache', 'check'),
-    cwd: join(work, 'check'),
-  });
-  phases.push(phaseRecord(check));
-  throwIfCanceled(job);
-  const report = checkReport(check, req, config.python);
-  writeFileSync(join(work, 'check', 'report.json'), JSON.stringify(report));
-
-  step(2, 'judge: comparing with the reference (no candidate code in this process)');
-  const judgeArgs = ['--reference', ref.dir, '--candidate', candidatePath, '--check-dir', join(work, 'check'), '--check-result', join(work, 'check', 'report.json')];
-  judgeArgs.push('--tolerances', JSON.stringify(req.tolerances));
-  if (req.allowNondeterminism) judgeArgs.push('--allow-nondeterminism');
-  const judgeOutcome = await runPhase<JudgeResult>(config, 'judge', judgeArgs, { ...common, interpret: false, timeoutMs: 600_000, cwd: work });
-  phases.push(phaseRecord(judgeOutcome));
-  const judge = requireResult(judgeOutcome, config);
-  rmSync(join(work, 'check', 'outputs.pt'), { force: true }); // the largest file; the reference can recreate it
-  rmSync(join(work, 'check', 'outputs.pt.json'), { force: true });
-  const flags: Flag[] = [...judge.flags];
-  if (check.channelProblem && check.exitCode === 0) {
-    flags.push({ code: 'result_channel_tampered', severity: 'suspicious', source: 'runtime', detail: `the check process's result channel: ${check.channelProblem}` });
-  }
-  if (judge.failure) errors.push(errorFromFailure('check', judge.failure));
-
-  let timing: Timing | null = null;
-  const failures: string[] = [];
-  if (judge.correct && req.bench && !req.interpret) {
-    step(3, `bench: ${req.benchRounds} interleaved rounds (${device})`);
-    const bench = await runPhase(
-      config,
-      'bench',
-      ['--reference', ref.dir, '--candidate', candidatePath, '--entry', req.entry, '--rounds', String(req.benchRounds), '--warmup-ms', String(req.warmupMs), '--rep-ms', String(req.repMs)],
-      { ...common, timeoutMs: req.benchTimeoutS * 1000, tritonCacheDir: join(work, 'triton-cache', 'bench'), cwd: work },
-    );
-    phases.push(phaseRecord(bench));
-    throwIfCanceled(job);
-    const parsed = bench.result ? benchResultSchema.safeParse(bench.result) : null;
-    if (parsed?.success) {
-      timing = summarizeTiming(parsed.data);
-      flags.push(...benchFlags(timing, parsed.data));
-    } else if (parsed) {
-      const message = `the bench process's report is malformed (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`;
-      errors.push({ phase: 'bench', stage: 'the process', type: 'ResultChannelCorrupted', message, location: null, traceback: null });
-      failures.push(`bench: ${message}`);
-      flags.push({ code: 'result_channel_tampered', severity: 'suspicious', source: 'bench', detail: message });
-    } else {
-      const error = errorFromPhase(bench, 'bench');
-      if (error.type === 'EnvironmentMissing') throw new UserError(error.message);
-      errors.push(error);
-      failures.push(`bench: ${error.message}`);
-    }
-  } else if (req.interpret) {
-    notes.push('Not timed: TRITON_INTERPRET=1 timings say nothing about kernel performance.');
-  }
-
-  let profile: ProfileSummary | null = null;
-  if (req.profile && req.interpret) {
-    notes.push('Not profiled: under TRITON_INTERPRET=1 a profile shows the interpreter, not the kernel.');
-  } else if (req.profile && !judge.failure) {
-    step(4, 'profile: torch.profiler over the candidate');
-    const p = await runProfile(config, {
-      jobId: job.id,
-      jobDir: job.dir,
-      referenceDir: ref.dir,
-      candidatePath,
-      entry: req.entry,
-      steps: 5,
-      rowLimit: 20,
-      timeoutMs: req.benchTimeoutS * 1000,
-      signal: job.signal,
-      logFile: job.logFile,
-      transcriptDir: transcripts,
-    });
-    phases.push(phaseRecord(p.outcome));
-    profile = p.summary;
-    if (!profile) errors.push(errorFromPhase(p.outcome, 'profile'));
-  }
-  throwIfCanceled(job);
-
-  const { verdict, reasons } = decideVerdict({ compileError: judge.compile_error, checks: judge.checks, flags, timing, failures });
-  step(5, `verdict: ${verdict}`);
-  // From processes that never ran the candidate (its own report could say anything), plus the driver.
-  const versions: Record<string, unknown> = { ...ref.meta.versions, triton: probe.triton, ...(await driverVersions(runtime, device)) };
-  const partial = {
-    experiment,
-    case: caseInfo.name,
-    candidate_sha256: sha,
-    entry: req.entry,
-    verdict,
-    verdict_reasons: reasons,
+  step(0, `reference (${req.seeds} seeds, ${device}) and the candidate's sandbox, side by side`);
+  const entry = referenceEntry(runtime, { caseInfo, seeds: req.seeds, device, torchVersion: probe.torch! });
+  const candidateReq = { dirs, entry: req.entry, device, interpret: req.interpret, compileTimeoutS: req.compileTimeoutS, checkTimeoutS: req.checkTimeoutS, benchTimeoutS: req.benchTimeoutS, signal: job.signal, logFile: job.logFile, forbidden: [config.home, caseInfo.path] };
+  const candidate = await startCandidate(runtime, candidateReq);
+  const trustedReq = {
+    caseInfo,
+    entry,
+    seeds: req.seeds,
     device,
-    device_name: (versions.device_name as string | null | undefined) ?? null,
-    interpret: req.interpret,
-    notes: [...notes, ...(ref.meta.randomized_parameters.length ? [`Constant default parameters were randomized: ${ref.meta.randomized_parameters.join(', ')}.`] : [])],
-    checks: judge.checks,
-    flags,
-    errors,
-    outputs: judge.outputs,
-    tolerances: judge.tolerances as VerifyResult['tolerances'],
-    seeds: ref.meta.seeds,
-    timing,
-    compile: report.compile ?? null,
-    profile,
-    reference: {
-      path: ref.dir,
-      cached: ref.cached,
-      deterministic: ref.meta.reference_deterministic,
-      sensitive: ref.meta.reference_sensitive,
-      randomized_parameters: ref.meta.randomized_parameters,
-    },
-    phases,
-    versions,
-    work_dir: work,
+    sandboxIn: dirs.input,
+    candidatePath,
+    systemRoots: candidate.allowedRoots,
+    tolerances: req.tolerances,
+    allowNondeterminism: req.allowNondeterminism,
+    signal: job.signal,
+    logFile: job.logFile,
+    cwd: work,
+    tritonCacheDir: join(work, 'triton-cache'),
   };
-  const runId = recordVerifyRun(runtime, job.id, req, partial);
-  const archive = writeArchive({ home: config.home, workDir: work, caseInfo, result: { ...partial, run_id: runId } });
-  return { ...partial, run_id: runId, archive };
-}
+  const trustedSession = startTrusted(runtime, trustedReq);
+  try {
+    const trusted = await awaitTrusted(runtime, trustedSession, trustedReq).catch(async (error) => {
+      await candidate.session.kill();
+      throw error;
+    });
+    if (trusted.integrity) notes.push(`The ${trusted.integrity}.`);
+    if (candidate.dropped.length) notes.push(`Left out of the sandbox because they contain the data dir: ${candidate.dropped.join(', ')}.`);
+    const meta = trusted.ready.meta as Record<string, any>;
 
-/** The check's report for the judge: the process's own, or a failure describing how it ended. */
-function checkReport(outcome: PhaseOutcome, req: VerifyRequest, python: string): CheckReport {
-  if (outcome.result) {
-    const parsed = checkReportSchema.safeParse(outcome.result);
-    if (!parsed.success) {
-      const message = `the check process's report is malformed (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`;
-      return { failure: { stage: 'the process', call: null, type: 'ResultChannelCorrupted', message, location: null, traceback: null }, calls: [] };
+    step(1, 'check: the candidate on every shape variant and seed, in its sandbox');
+    const { report, file } = await runCheck(candidate, candidateReq, Number(trusted.ready.threads) || 1, config.python);
+    throwIfCanceled(job);
+
+    step(2, 'judge: the trusted process compares with the reference');
+    const judge = await trusted.session.request('judge_check', { report, audit: candidate.audit, file }, 600_000);
+    const checks: Check[] = [...(judge.checks as Check[])];
+    const flags: Flag[] = [...(judge.flags as Flag[])];
+    if (judge.failure) errors.push(errorFromFailure('check', judge.failure as Failure));
+    const failures: string[] = [];
+
+    let bench: BenchOutcome | null = null;
+    if (judge.correct && req.bench && !req.interpret) {
+      step(3, `bench: ${req.benchRounds} rounds per side, alternating (${device})`);
+      bench = await runBench(trusted.session, candidate.session, {
+        rounds: req.benchRounds,
+        warmupMs: req.warmupMs,
+        repMs: req.repMs,
+        leaves: (meta.outputs?.main ?? []).length || 1,
+        outDir: dirs.output,
+        deadline: Date.now() + req.benchTimeoutS * 1000,
+        device,
+        progress: (message) => step(3, message),
+      });
+      throwIfCanceled(job);
+      if (bench.failure) {
+        failures.push(`bench: ${bench.failure}`);
+        errors.push({ phase: 'bench', stage: 'the rounds', type: 'BenchFailure', message: bench.failure, location: null, traceback: null });
+      } else {
+        const late = await candidate.session.request('late', {}, req.checkTimeoutS * 1000).catch((error: Error) => ({ failure: { type: 'ProcessDied', message: error.message } }));
+        const lateJudged = await trusted.session.request('judge_late', { file: join(dirs.output, 'late.pt'), failure: late.failure ?? null }, 600_000);
+        checks.push(...(lateJudged.checks as Check[]));
+        if (bench.timing) flags.push(...benchFlags(bench.timing, bench.patched));
+      }
+    } else if (req.interpret) {
+      notes.push('Not timed: TRITON_INTERPRET=1 timings say nothing about kernel performance.');
     }
-    const failure = parsed.data.failure;
-    if (failure?.missing_module === 'triton') {
-      throw new UserError(`The candidate imports triton, which is not installed for ${python}.`, 'pip install triton (needs an NVIDIA or AMD GPU for real kernels), or verify a pure-PyTorch candidate.');
+    const candidateEnd = await candidate.session.close();
+    const trustedEnd = await trusted.session.close();
+    writeTranscripts(join(work, 'harness'), { trusted: trustedEnd, candidate: candidateEnd });
+    const isolation: Isolation = candidateEnd.isolation ?? sandboxIsolation();
+    const problems = candidate.session.problems;
+    if (problems.length) flags.push({ code: 'result_channel_tampered', severity: 'suspicious', source: 'runtime', detail: `the candidate's process wrote to the server what the harness never writes: ${problems.slice(0, 3).join('; ')}` });
+    const noIsolation = isolationFlag(isolation);
+    if (noIsolation) flags.push(noIsolation);
+
+    let profile: ProfileSummary | null = null;
+    const phases: PhaseRecord[] = [
+      phaseRecord('trusted', trustedEnd, { requestTimedOut: trusted.session.timedOut }),
+      phaseRecord('candidate', candidateEnd, { requestTimedOut: candidate.session.timedOut, compileTimedOut: candidate.compileTimedOut() }),
+    ];
+    if (req.profile && req.interpret) {
+      notes.push('Not profiled: under TRITON_INTERPRET=1 a profile shows the interpreter, not the kernel.');
+    } else if (req.profile && judge.correct) {
+      step(4, 'profile: torch.profiler over the candidate, in its sandbox');
+      const p = await runProfile(runtime, { jobId: job.id, jobDir: job.dir, candidate: { dirs, entry: req.entry, forbidden: candidateReq.forbidden, threads: Number(trusted.ready.threads) || 1 }, caseDir: caseInfo.path, device, steps: 5, rowLimit: 20, timeoutMs: req.benchTimeoutS * 1000, signal: job.signal, logFile: job.logFile });
+      phases.push(phaseRecord('profile', p.end));
+      profile = p.summary;
+      if (!profile) errors.push({ phase: 'profile', stage: 'the process', type: 'ProfileFailed', message: p.error ?? 'no profile', location: null, traceback: null });
     }
-    return parsed.data;
+    throwIfCanceled(job);
+
+    const { verdict, reasons } = decideVerdict({ compileError: Boolean(judge.compile_error), checks, flags, timing: bench?.timing ?? null, failures, benchProblems: bench?.problems ?? [] });
+    step(5, `verdict: ${verdict}`);
+    const versions: Record<string, unknown> = { ...(meta.versions as Record<string, unknown>), triton: probe.triton, ...(await driverVersions(runtime, device)) };
+    const partial = {
+      experiment,
+      case: caseInfo.name,
+      candidate_sha256: sha,
+      entry: req.entry,
+      verdict,
+      verdict_reasons: reasons,
+      isolation,
+      device,
+      device_name: (versions.device_name as string | null | undefined) ?? null,
+      interpret: req.interpret,
+      notes: [...notes, ...(meta.randomized_parameters.length ? [`Constant default parameters were randomized: ${meta.randomized_parameters.join(', ')}.`] : [])],
+      checks,
+      flags,
+      errors,
+      outputs: judge.outputs as VerifyResult['outputs'],
+      tolerances: trusted.ready.tolerances as VerifyResult['tolerances'],
+      seeds: meta.seeds as number[],
+      shape_variants: meta.variants as string[],
+      timing: bench?.timing ?? null,
+      compile: (report.compile as VerifyResult['compile']) ?? null,
+      profile,
+      reference: {
+        path: entry.dir,
+        cached: !trusted.ready.built,
+        integrity: trusted.integrity,
+        deterministic: Boolean(meta.reference_deterministic),
+        sensitive: Boolean(meta.reference_sensitive),
+        randomized_parameters: meta.randomized_parameters as string[],
+      },
+      phases,
+      versions,
+      work_dir: work,
+    };
+    const runId = recordVerifyRun(runtime, job.id, req, partial);
+    const archive = writeArchive({ home: config.home, workDir: work, caseInfo, result: { ...partial, run_id: runId } });
+    return { ...partial, run_id: runId, archive };
+  } finally {
+    await Promise.all([candidate.session.kill(), trustedSession.kill()]);
   }
-  const e = outcome.error;
-  if (e?.kind === 'environment') throw new UserError(e.message, e.remedy ?? undefined);
-  if (e && e.kind !== 'candidate') throw new Error(`harness check failed (${e.kind}: ${e.message}); stderr: ${tail(outcome.stderr, 1500)}`);
-  const err = errorFromPhase(outcome, 'check', req);
-  const stage = outcome.stageTimedOut ? 'first call' : outcome.timedOut ? 'the calls' : 'the process';
-  return { failure: { stage, call: null, type: err.type, message: err.message, is_compile_error: false, location: null, traceback: err.traceback }, calls: [] };
 }
 
-function errorFromFailure(phase: string, f: NonNullable<CheckReport['failure']>): ErrorInfo {
-  const location = f.location as { file?: unknown; line?: unknown; column?: unknown } | null | undefined;
-  const text = (v: unknown) => (typeof v === 'string' ? v : null);
-  const int = (v: unknown) => (typeof v === 'number' ? v : null);
-  return {
-    phase,
-    stage: f.stage,
-    type: f.type,
-    message: f.call ? `${f.message} (during ${f.call})` : f.message,
-    location: location ? { file: text(location.file), line: int(location.line), column: int(location.column) } : null,
-    traceback: f.traceback || null,
-  };
-}
-
-/** How a phase ended without a result: timeout, crash, a corrupted channel, or the candidate failing. */
-function errorFromPhase(outcome: PhaseOutcome<unknown>, phase: string, req?: VerifyRequest): ErrorInfo {
-  const base = { phase, location: null, traceback: tail(outcome.stderr, 4000) || null };
-  if (outcome.stageTimedOut) {
-    return { ...base, stage: 'timeout', type: 'Timeout', message: `importing the candidate and its first call (Triton compiles there) took longer than compile_timeout_s=${req?.compileTimeoutS}; its process group was killed` };
-  }
-  if (outcome.timedOut) return { ...base, stage: 'timeout', type: 'Timeout', message: `the ${phase} phase ran past its timeout (${Math.round(outcome.durationMs / 1000)} s); its process group was killed` };
-  if (outcome.error) return { ...base, stage: outcome.error.kind, type: outcome.error.kind === 'environment' ? 'EnvironmentMissing' : 'CandidateFailure', message: outcome.error.message };
-  if (outcome.channelProblem && outcome.exitCode === 0) return { ...base, stage: 'crash', type: 'ResultChannelCorrupted', message: `the ${phase} process's result channel: ${outcome.channelProblem}` };
-  const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
-  return { ...base, stage: 'crash', type: 'ProcessDied', message: `the ${phase} process ${how} without a result (a segfault, an illegal memory access or os._exit ends the process)` };
+/** The processes' stderr (the candidate's prints included) for the archive. */
+function writeTranscripts(dir: string, ends: Record<string, ExecResult>): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, r] of Object.entries(ends)) writeFileSync(join(dir, `${name}.stderr.txt`), r.stderr);
 }
 
 /** The NVIDIA driver and GPU names for the archive, when nvidia-smi is there. */
@@ -312,10 +241,6 @@ async function driverVersions(runtime: Runtime, device: Device): Promise<Record<
   }
 }
 
-function phaseRecord(o: PhaseOutcome<unknown>): PhaseRecord {
-  return { phase: o.phase, exit_code: o.exitCode, signal: o.signal, duration_ms: o.durationMs, timed_out: o.timedOut || o.stageTimedOut !== null, stage_timed_out: o.stageTimedOut };
-}
-
 function throwIfCanceled(job: JobContext): void {
-  if (job.signal.aborted) throw new Error('canceled');
+  if (job.signal.aborted) throw new UserError('The verify was canceled.');
 }

@@ -25,6 +25,7 @@ class CandidateError(Exception):
 
 
 def load_candidate(torch, path: str, entry: str, manifest: dict, device: str, state: dict):
+    check_source_text(path)
     try:
         module = import_file(path, "tuneloop_candidate")
     except BaseException as error:  # SyntaxError, ImportError, anything raised at module level
@@ -59,6 +60,26 @@ def load_candidate(torch, path: str, entry: str, manifest: dict, device: str, st
         raise CandidateError("construct", _message(
             f"{entry!r} is a function, but this case has weights ({', '.join(list(state)[:5])}): define a class with the reference's constructor and parameter names"))
     return target
+
+
+def check_source_text(path: str) -> None:
+    """A candidate is Python source text: a NUL byte or bytes that are not UTF-8 (a binary file) is a
+    compile error with its position, before anything imports it."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    position = data.find(b"\0")
+    reason = "a NUL byte"
+    if position < 0:
+        try:
+            data.decode("utf-8")
+            return
+        except UnicodeDecodeError as error:
+            position, reason = error.start, f"bytes that are not UTF-8 ({data[error.start:error.start + 4].hex()}...)"
+    line = data.count(b"\n", 0, position) + 1
+    column = position - (data.rfind(b"\n", 0, position) + 1) + 1
+    info = _message(f"the candidate is not Python source text: {reason} at line {line}, column {column} (byte {position}); a binary file or a NUL byte cannot be compiled")
+    info.update(type="SyntaxError", location={"file": path, "line": line, "column": column})
+    raise CandidateError("import", info)
 
 
 def describe_exception(error: BaseException, candidate_path: str) -> dict:

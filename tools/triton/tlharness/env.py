@@ -118,3 +118,17 @@ def versions(torch=None) -> dict:
     except Exception:
         pass
     return out
+
+
+def runtime_paths() -> dict:
+    """What a sandbox must make visible for this interpreter to run: its executable, its prefixes
+    and every folder on sys.path (site-packages, PYTHONPATH entries), resolved."""
+    paths = [sys.executable, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *sys.path]
+    seen = []
+    for path in paths:
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if os.path.exists(real) and real not in seen:
+            seen.append(real)
+    return {"executable": os.path.realpath(sys.executable), "roots": seen}

@@ -3,8 +3,8 @@ an audit hook, thread counting.
 
 These run in the same process as the candidate, so a candidate that deliberately attacks the
 harness could defeat them: they are flags, not proofs. The decisions that matter (correctness,
-mutation, determinism) are made by the judge process from saved tensors, and the judge never
-imports candidate code.
+mutation, determinism, what the timed calls returned) are made outside the sandbox by the trusted
+process from what the candidate's process produced, against truth it never held.
 """
 from __future__ import annotations
 
@@ -69,6 +69,8 @@ class PatchWatch:
             "triton": sys.modules.get("triton"),
             "triton.testing": sys.modules.get("triton.testing"),
         }
+        # The harness's own modules: rebinding its timer or its checks through vars(module) shows here.
+        targets.update({f"harness {name}": module for name, module in list(sys.modules.items()) if name == "tlharness" or name.startswith("tlharness.")})
         targets.update(extra)
         return {k: v for k, v in targets.items() if v is not None}
 
@@ -107,63 +109,94 @@ def global_settings(torch) -> dict:
     return out
 
 
-_WATCHED_EVENTS = (
-    "subprocess.Popen", "os.system", "os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn",
-    "socket.connect", "socket.bind", "gc.get_objects", "gc.get_referrers", "object.__setattr__",
+_WATCHED = (
+    "open", "import", "exec", "compile", "subprocess.Popen", "os.system", "os.fork", "os.forkpty", "os.exec", "os.posix_spawn",
+    "os.spawn", "os.kill", "os.killpg", "socket.", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+    "sys._current_frames", "sys.settrace", "sys.setprofile", "object.__getattr__", "object.__setattr__", "object.__delattr__",
+    "ctypes.", "marshal.loads",
 )
-MAX_EVENTS = 500
+# Raised by library code on the candidate's behalf all the time (warnings, typing, dataclasses,
+# importlib, torch): recorded only when the candidate's own line made the call. sys._getframe is
+# not watched at all: the hook calls it itself (a watched event raised inside the hook would need a
+# re-entrancy switch, and a switch is what a candidate flips); the static scan flags it instead.
+_IMMEDIATE_ONLY = ("exec", "compile", "gc.", "sys._current_frames", "sys.settrace", "sys.setprofile",
+                   "object.__getattr__", "ctypes.", "marshal.loads")
+_FUNCTION_ATTRS = ("__code__", "__defaults__", "__kwdefaults__", "__closure__", "__globals__")
+_HARNESS_MODULES = ("tlharness", "harness", "tuneloop_reference_model")
+MAX_FRAMES = 64
 
 
-class AuditLog:
-    """A sys.addaudithook recorder (hooks cannot be removed). It records, while switched on, file
-    opens under the sensitive roots (the case folder, the reference outputs), imports of modules
-    named like the case's model file, processes started (Triton's own compiler calls included: the
-    judge tells them apart), sockets, heap walks, and swaps of a function's __code__ (a patch that
-    keeps the function object, so PatchWatch cannot see it). sys._getframe is left out: warnings
-    and typing call it all the time; the static scan flags it instead."""
+def install_audit(candidate_path: str, allowed_roots: list, reference_modules: list, fd: int) -> None:
+    """Stream what the candidate does that cheats need, as {"event": "audit"} lines on the result
+    channel, from the moment it is imported to the end of the process.
 
-    def __init__(self, sensitive_roots: list, module_names: list, own_file: str):
-        self.roots = tuple(os.path.realpath(r) + os.sep for r in sensitive_roots if r)
-        own = os.path.realpath(own_file)
-        self.own = (own, os.path.join(os.path.dirname(own), "__pycache__") + os.sep)
-        self.module_names = frozenset(module_names)
-        self.events = []
-        self.dropped = 0
-        self.recording = False
-        sys.addaudithook(self._hook)
+    An audit hook cannot be removed, and this one keeps no switch and no state: every event is
+    written out at once (nothing to erase later), and changing the function itself (its code or
+    defaults, found through the garbage collector) raises audited events that are streamed first. Events are
+    attributed by the call stack: opens, imports, processes and function patches count when a frame
+    of the candidate's file is on the stack (or another thread made them); introspection and dynamic
+    code only when the candidate's own line made the call (library code does it all the time).
+    Opens of the system, the Python installation, the sandbox's own folders and TMPDIR are normal
+    and left out. A flag, not a proof: the defence is that nothing trusted exists in the sandbox.
+    """
+    import json.encoder
+    import threading
 
-    def _hook(self, event, args):
-        if not self.recording:
+    own = os.path.realpath(candidate_path)
+    roots = tuple(os.path.realpath(r).rstrip(os.sep) + os.sep for r in allowed_roots if r)
+    stems = frozenset(list(reference_modules) + list(_HARNESS_MODULES))
+
+    def hook(event, args, _getframe=sys._getframe, _write=os.write, _fd=fd, _own=(own, os.path.dirname(own) + os.sep + "__pycache__"),
+             _roots=roots, _stems=stems, _watched=_WATCHED, _immediate=_IMMEDIATE_ONLY, _attrs=_FUNCTION_ATTRS, _enc=json.encoder.encode_basestring_ascii,
+             _realpath=os.path.realpath, _fsdecode=os.fsdecode, _ident=threading.get_ident, _main=threading.main_thread().ident, _isinstance=isinstance,
+             _str=str, _repr=repr):
+        if not event.startswith(_watched):
             return
-        if event == "open":
-            path = args[0]
-            if isinstance(path, (str, bytes)) and self.roots:
-                text = os.fsdecode(path)
-                real = os.path.realpath(text)
-                if real == self.own[0] or real.startswith(self.own[1]):
-                    return  # the candidate's own source and bytecode
-                if real.startswith(self.roots) or (real + os.sep) in self.roots:
-                    self._add(event, text)
-            return
-        if event == "import":
-            if args and str(args[0]).split(".")[0] in self.module_names:
-                self._add(event, str(args[0]))
-            return
-        if event.startswith(_WATCHED_EVENTS):
+        try:
+            frame = _getframe(1)
+            immediate = frame is not None and frame.f_code.co_filename.startswith(_own)
+            if event.startswith(_immediate):
+                if not immediate:
+                    return
+                on_stack = True
+            else:
+                on_stack = immediate or _ident() != _main
+                depth = 0
+                while not on_stack and frame is not None and depth < MAX_FRAMES:
+                    on_stack = frame.f_code.co_filename.startswith(_own)
+                    frame = frame.f_back
+                    depth += 1
+                if not on_stack:
+                    return
             detail = ""
-            if event == "object.__setattr__":
-                if len(args) < 2 or args[1] != "__code__":
-                    return  # dataclasses and friends set class attributes all the time
-                detail = f"{getattr(args[0], '__module__', '?')}.{getattr(args[0], '__qualname__', '?')}.__code__"
-            elif event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn") and args:
-                detail = repr(args[0])[:200] if event == "os.system" else repr(args[1] if len(args) > 1 else args[0])[:200]
-            self._add(event, detail)
+            if event == "open":
+                path = args[0] if args else None
+                if not _isinstance(path, (str, bytes)):
+                    return
+                real = _realpath(_fsdecode(path))
+                if real.startswith(_own) or (real + "/").startswith(_roots):
+                    return
+                detail = _fsdecode(path)
+            elif event == "import":
+                name = _str(args[0]) if args else ""
+                if name.split(".")[0] not in _stems:
+                    return
+                detail = name
+            elif event.startswith("object."):
+                name = _str(args[1]) if len(args) > 1 else ""
+                if event != "object.__getattr__" and name not in _attrs:
+                    return
+                detail = name
+            elif event.startswith(("subprocess", "os.exec", "os.posix_spawn", "os.spawn", "os.system")) and args:
+                detail = _repr(args[1] if len(args) > 1 and not event.startswith("os.system") else args[0])
+            else:
+                detail = event
+            line = '{"event": "audit", "name": %s, "detail": %s}\n' % (_enc(event), _enc(detail[:300]))
+            _write(_fd, line.encode("ascii"))
+        except BaseException:
+            pass
 
-    def _add(self, event: str, detail: str) -> None:
-        if len(self.events) < MAX_EVENTS:
-            self.events.append({"event": event, "detail": detail})
-        else:
-            self.dropped += 1
+    sys.addaudithook(hook)
 
 
 def python_thread_ids() -> set:

@@ -1,101 +1,85 @@
-"""`judge`: decide correctness from saved tensors, in a process that never imports candidate code.
+"""Judging the check calls: correctness from the candidate's saved outputs against the expected
+ones, in the trusted process (which never imports candidate code).
 
-Inputs: the reference's meta, inputs and expected outputs; the check process's outputs bundle and
-its JSON report (used only for what it observed: failures, patches, audit events, threads; a
-candidate could forge that report, never the comparisons made here). Bundles are read with the
-safe unpickler, so a forged file cannot run code here.
+Inputs: the reference (meta, expected outputs per shape variant and seed), the candidate process's
+check bundle (read as untrusted: a regular file within a size bound, loaded with the safe
+unpickler) and its report (used only for what it observed: failures, patches, audit events,
+threads; a candidate could forge that report, never the comparisons made here). The plan of calls
+comes from checkplan.plan, not from the candidate.
 """
 from __future__ import annotations
 
-import json
-import os
-
-from .compare import comparable, element_errors, on_grid_fraction, resolve_tolerances, scalar_close
-from .env import require_torch
-from .flags import runtime_flags
-from .scan import scan_source
+from .checkplan import REPEAT, plan, synthesize
+from .compare import all_finite_values, comparable, element_errors, on_grid_fraction, scalar_close
 from .synth import materialize, tensors_of
-from .tensors import bits_equal, digest, load_bundle
+from .tensors import bits_equal, digest
+
+REQUIRED = ("runs", "allclose")
+CHECK_NAMES = ("output_structure", "shape_dtype_device", "nan_inf_positions", "allclose", "precision", "inputs_unchanged", "deterministic",
+               "sensitive", "fresh_data_same_buffers", "synchronous", "outputs_stable", "no_input_aliasing")
 
 
-def run_judge(args) -> dict:
-    torch = require_torch()
-    with open(os.path.join(args.reference, "meta.json"), encoding="utf-8") as handle:
-        meta = json.load(handle)
-    with open(args.check_result, encoding="utf-8") as handle:
-        report = json.load(handle)
-    expected = load_bundle(torch, os.path.join(args.reference, "expected.pt"))["outputs"]
-    originals = load_bundle(torch, os.path.join(args.reference, "inputs.pt"))["inputs"]
-    outputs_path = os.path.join(args.check_dir, "outputs.pt")
-    # A process killed mid-save leaves one file of the pair: then there are no outputs to judge.
-    complete = os.path.exists(outputs_path) and os.path.exists(f"{outputs_path}.json")
-    calls = load_bundle(torch, outputs_path)["calls"] if complete else []
-    tolerances = resolve_tolerances(meta["manifest"]["tolerances"], json.loads(args.tolerances or "{}"))
-    judge = Judge(torch, meta, expected, originals, tolerances, args.allow_nondeterminism)
-    checks = judge.run(report.get("failure"), calls)
-
-    with open(args.candidate, encoding="utf-8", errors="replace") as handle:
-        source = handle.read()
-    with open(os.path.join(meta["case_dir"], meta["manifest"]["model"]["file"]), encoding="utf-8", errors="replace") as handle:
-        model_source = handle.read()
-    float32_outputs = any(o.get("dtype") in ("float32", "float64") for o in meta["outputs"])
-    stem = os.path.splitext(meta["manifest"]["model"]["file"])[0]
-    flags = runtime_flags(report, meta) + scan_source(source, model_source, stem, meta["manifest"]["model"]["class"], float32_outputs)
-    failure = report.get("failure")
+def verdict_of(checks: list, failure) -> dict:
+    """correct / compile_error from the checks and the candidate's failure."""
     return {
         "correct": all(c["passed"] is not False for c in checks) and all(c["passed"] is True for c in checks if c["name"] in REQUIRED),
-        "compile_error": bool(failure and (failure.get("stage") in ("import", "construct") or (failure.get("call") == "seed0" and failure.get("is_compile_error")))),
-        "failure": failure,
-        "checks": checks,
-        "outputs": judge.output_errors(),
-        "flags": flags,
-        "tolerances": tolerances,
-        "calls_judged": len(calls),
+        "compile_error": bool(failure and (failure.get("stage") in ("import", "construct") or (failure.get("call") == f"{REPEAT}" and failure.get("is_compile_error")))),
     }
 
 
-REQUIRED = ("runs", "allclose")
-
-
 class Judge:
-    def __init__(self, torch, meta, expected, originals, tolerances, allow_nondeterminism):
+    def __init__(self, torch, meta, expected, tolerances, allow_nondeterminism):
         self.torch = torch
         self.meta = meta
         self.expected = expected
-        self.originals = originals
         self.tolerances = tolerances
         self.allow_nondeterminism = allow_nondeterminism
         self.worst = {}
+        self._originals = {}
+        self.plan = plan(meta["variants"], len(meta["seeds"]))
+
+    def want(self, call) -> list:
+        return self.expected[call["variant"]][call["seed_index"]]
+
+    def originals(self, call) -> list:
+        """The inputs the plan gave this call, as they were before it (regenerated once per input set)."""
+        key = (call["variant"], call["seed_index"])
+        if key not in self._originals:
+            self._originals[key] = tensors_of(materialize(self.torch, synthesize(self.torch, self.meta["manifest"], *key), "cpu"))
+        return self._originals[key]
 
     def run(self, failure, calls) -> list:
-        n_seeds = len(self.meta["seeds"])
-        planned = 2 + (n_seeds - 1) + (1 if n_seeds >= 2 else 0)
         checks = []
+        planned = [p["label"] for p in self.plan]
+        labels = [c.get("label") for c in calls]
         if failure:
             where = failure.get("call") or failure.get("stage")
             checks.append(_check("runs", False, f"{failure.get('type')} during {where}: {failure.get('message', '')[:2000]}"))
-        elif len(calls) < planned:
-            checks.append(_check("runs", False, f"only {len(calls)} of {planned} calls left outputs: the process report and its files disagree"))
+        elif labels != planned:
+            checks.append(_check("runs", False, f"{len(calls)} calls left outputs where the plan has {len(planned)} (in order: {', '.join(planned[:4])}...): the process report and its files disagree"))
         else:
-            checks.append(_check("runs", True, f"{len(calls)} calls completed"))
+            checks.append(_check("runs", True, f"{len(calls)} calls completed ({len(self.meta['variants'])} shape variant(s) x {len(self.meta['seeds'])} seeds, repeats, fresh data)"))
+        # Only calls the plan made, with the variant and seed the plan says (never the file's word).
+        by_plan = {p["label"]: p for p in self.plan}
+        calls = [{**c, "variant": by_plan[c["label"]]["variant"], "seed_index": by_plan[c["label"]]["values_of"]} for c in calls if c.get("label") in by_plan]
         if not calls:
-            for name in ("output_structure", "shape_dtype_device", "nan_inf_positions", "allclose", "precision", "inputs_unchanged",
-                         "deterministic", "sensitive", "fresh_data_same_buffers", "synchronous"):
-                checks.append(_check(name, None, "not run: the candidate produced no output"))
+            checks += [_check(name, None, "not run: the candidate produced no output") for name in CHECK_NAMES]
             return checks
         by_label = {c["label"]: c for c in calls}
-        seed_calls = [c for c in calls if c["label"] != "fresh-data-same-buffers"]
+        seed_calls = [c for c in calls if c["label"] != "main/fresh-data"]
         checks.append(self.structure(calls))
         checks.append(self.meta_match(calls))
         checks.append(self.nan_inf(calls))
         checks.append(self.allclose(seed_calls, "allclose"))
         checks.append(self.precision(seed_calls))
         checks.append(self.inputs_unchanged(calls))
-        checks.append(self.deterministic(by_label.get("seed0"), by_label.get("seed0-repeat")))
+        checks.append(self.deterministic([c for c in calls if c["label"].startswith(REPEAT)]))
         checks.append(self.sensitive(seed_calls))
-        fresh = by_label.get("fresh-data-same-buffers")
+        fresh = by_label.get("main/fresh-data")
         checks.append(self.allclose([fresh], "fresh_data_same_buffers") if fresh else _check("fresh_data_same_buffers", None, "needs 2 seeds"))
         checks.append(self.synchronous(calls))
+        checks.append(self.stable(calls))
+        checks.append(self.aliasing(calls))
         return checks
 
     # --- individual checks ---------------------------------------------------------------------
@@ -107,7 +91,7 @@ class Judge:
     def meta_match(self, calls):
         problems = []
         for call in calls:
-            for i, (got, want) in enumerate(zip(call["outputs"], self.expected[call["seed_index"]])):
+            for i, (got, want) in enumerate(zip(call["outputs"], self.want(call))):
                 if not isinstance(want, self.torch.Tensor):
                     continue
                 if not isinstance(got, self.torch.Tensor):
@@ -126,10 +110,13 @@ class Judge:
         torch = self.torch
         problems = []
         for call in calls:
-            for i, (got, want) in enumerate(zip(call["outputs"], self.expected[call["seed_index"]])):
+            for i, (got, want) in enumerate(zip(call["outputs"], self.want(call))):
                 if not comparable(torch, got, want) or not want.is_floating_point():
                     continue
-                g, w = got.double(), want.double()
+                work = torch.float64 if want.dtype == torch.float64 else torch.float32
+                g, w = got.to(work), want.to(work)
+                if all_finite_values(torch, g) and all_finite_values(torch, w):
+                    continue
                 for name, fn in (("NaN", torch.isnan), ("+Inf", lambda t: torch.isposinf(t)), ("-Inf", lambda t: torch.isneginf(t))):
                     diff = int((fn(g) != fn(w)).sum())
                     if diff:
@@ -140,8 +127,7 @@ class Judge:
         torch = self.torch
         problems = []
         for call in calls:
-            want_all = self.expected[call["seed_index"]]
-            for i, (got, want) in enumerate(zip(call["outputs"], want_all)):
+            for i, (got, want) in enumerate(zip(call["outputs"], self.want(call))):
                 if not isinstance(want, torch.Tensor):
                     if not scalar_close(got, want, self._tol("float64")):
                         problems.append(f"{call['label']} output {i}: {got!r} != {want!r}")
@@ -168,13 +154,17 @@ class Judge:
     def precision(self, calls):
         """A float32 answer computed in float16 and cast back has every value on the float16 grid."""
         torch = self.torch
+        reference = {}
         for call in calls:
-            for i, (got, want) in enumerate(zip(call["outputs"], self.expected[call["seed_index"]])):
+            for i, (got, want) in enumerate(zip(call["outputs"], self.want(call))):
                 if not comparable(torch, got, want) or want.dtype not in (torch.float32, torch.float64):
                     continue
                 for low in (torch.float16, torch.bfloat16):
                     cand = on_grid_fraction(torch, got, low)
-                    ref = on_grid_fraction(torch, want, low)
+                    key = (call["variant"], call["seed_index"], i, low)
+                    if key not in reference:
+                        reference[key] = on_grid_fraction(torch, want, low)
+                    ref = reference[key]
                     if cand is not None and ref is not None and cand >= 0.98 and ref <= 0.5:
                         return _check("precision", False,
                                       f"{call['label']} output {i}: {cand:.1%} of the values are exactly representable in {_dt_name(low)} "
@@ -184,37 +174,43 @@ class Judge:
     def inputs_unchanged(self, calls):
         problems = []
         for call in calls:
-            original = tensors_of(materialize(self.torch, self.originals[call["seed_index"]], "cpu"))
+            original = self.originals(call)
             for i, (after, before) in enumerate(zip(call["inputs_after"], original)):
                 if not bits_equal(self.torch, after.contiguous(), before.contiguous()):
                     changed = int((after.double() != before.double()).sum()) if after.shape == before.shape else -1
                     problems.append(f"{call['label']}: input {i} was modified in place ({changed} element(s) changed)")
         return _check("inputs_unchanged", not problems, "; ".join(problems[:4]) or "inputs are bitwise unchanged after every call")
 
-    def deterministic(self, first, second):
-        if not first or not second:
+    def deterministic(self, repeats):
+        """The first check input, called at the start, the middle, the end (and after the bench):
+        every call must give what the first gave (bitwise, unless the reference itself is not or
+        allow_nondeterminism is set)."""
+        if len(repeats) < 2:
             return _check("deterministic", None, "not run: the candidate did not complete two runs on the same inputs")
         bitwise = self.meta["reference_deterministic"] and not self.allow_nondeterminism
-        for i, (a, b) in enumerate(zip(first["outputs"], second["outputs"])):
-            if bitwise:
-                if not bits_equal(self.torch, a, b):
-                    return _check("deterministic", False, f"output {i} differs bitwise between two runs on the same inputs (garbage reads, races, or randomness)")
-            elif comparable(self.torch, a, b) and self._errors(a, b)["mismatches"]:
-                return _check("deterministic", False, f"output {i} differs beyond tolerance between two runs on the same inputs")
+        first = repeats[0]
+        for other in repeats[1:]:
+            for i, (a, b) in enumerate(zip(first["outputs"], other["outputs"])):
+                if bitwise:
+                    if not bits_equal(self.torch, a, b):
+                        return _check("deterministic", False, f"output {i} of {other['label']} differs bitwise from {first['label']} on the same inputs (garbage reads, races, randomness, or behaviour that changes with the call count)")
+                elif comparable(self.torch, a, b) and self._errors(a, b)["mismatches"]:
+                    return _check("deterministic", False, f"output {i} of {other['label']} differs beyond tolerance from {first['label']} on the same inputs")
         how = "bitwise identical" if bitwise else (
             "within tolerance (allow_nondeterminism)" if self.allow_nondeterminism else "within tolerance (the reference itself is not bitwise deterministic)")
-        return _check("deterministic", True, f"two runs on the same inputs are {how}")
+        return _check("deterministic", True, f"{len(repeats)} runs on the same inputs spread through the run ({', '.join(c['label'] for c in repeats)}) are {how}")
 
     def sensitive(self, calls):
         if not self.meta["reference_sensitive"]:
             return _check("sensitive", None, "skipped: the reference's outputs do not change with the seed")
-        first = next((c for c in calls if c["label"] == "seed0"), None)
-        others = [c for c in calls if c["label"].startswith("seed") and c["label"] not in ("seed0", "seed0-repeat")]
+        first = next((c for c in calls if c["label"] == REPEAT), None)
+        others = [c for c in calls if c["variant"] == "main" and "#" not in c["label"] and c["label"] != REPEAT]
         if not first or not others:
             return _check("sensitive", None, "not run: fewer than two seeds completed")
+        main = self.expected["main"]
         for call in others:
             for i, (a, b) in enumerate(zip(first["outputs"], call["outputs"])):
-                ref_differs = not bits_equal(self.torch, self.expected[0][i], self.expected[call["seed_index"]][i])
+                ref_differs = not bits_equal(self.torch, main[0][i], main[call["seed_index"]][i])
                 if ref_differs and bits_equal(self.torch, a, b):
                     return _check("sensitive", False, f"output {i} is identical for seed0 and {call['label']} while the reference's differs: a constant or cached answer")
         return _check("sensitive", True, f"outputs change with the inputs across {len(others) + 1} seeds")
@@ -228,6 +224,29 @@ class Judge:
         return _check("synchronous", not late, (
             "outputs kept changing after forward returned (work on another thread or stream the caller does not wait for): " + ", ".join(late[:4])
         ) if late else "outputs were complete when forward returned")
+
+    def stable(self, calls):
+        """An output must not change under the caller once returned: a buffer handed out again by
+        the next call (each call overwriting the last result) changes it."""
+        changed = []
+        for call in calls:
+            after = call.get("after_next_digests")
+            if after is None:
+                continue
+            for i, (snap, later) in enumerate(zip(call["outputs"], after)):
+                if digest(self.torch, snap) != later:
+                    changed.append(f"{call['label']} output {i}")
+        return _check("outputs_stable", not changed, (
+            "an earlier call's output changed when the candidate was called again (one buffer returned to every caller): " + ", ".join(changed[:4])
+        ) if changed else "no output changed after the next call (no shared output buffers)")
+
+    def aliasing(self, calls):
+        if self.meta.get("reference_aliases_inputs"):
+            return _check("no_input_aliasing", None, "skipped: the reference itself returns views of its inputs")
+        aliased = [f"{c['label']} output {i}" for c in calls for i, a in enumerate(c.get("aliases_input") or []) if a]
+        return _check("no_input_aliasing", not aliased, (
+            "outputs share memory with the inputs where the reference returns new tensors: " + ", ".join(aliased[:4])
+        ) if aliased else "no output shares memory with an input")
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -244,7 +263,7 @@ class Judge:
 
     def output_errors(self) -> list:
         out = []
-        for i, desc in enumerate(self.meta["outputs"]):
+        for i, desc in enumerate(self.meta["outputs"]["main"]):
             stats = self.worst.get(i)
             out.append({
                 "index": i,

@@ -10,34 +10,40 @@ import json
 import os
 
 from .candidate import CandidateError, load_candidate
-from .env import is_interpret, require_torch, versions
-from .protocol import CandidateFailure
+from .checkplan import synthesize
+from .env import is_interpret, require_torch, resolve_device, versions
+from .manifest import load_manifest
+from .protocol import CandidateFailure, UsageError
 from .synth import build_reference, load_reference_module, materialize
 from .tensors import load_bundle
 
 
 def run_profile(args) -> dict:
     torch = require_torch()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
     from torch.profiler import ProfilerActivity, profile, schedule
 
-    with open(os.path.join(args.reference, "meta.json"), encoding="utf-8") as handle:
-        meta = json.load(handle)
-    device = meta["device"]
     env_versions = versions(torch)
-    manifest = meta["manifest"]
-    state = load_bundle(torch, os.path.join(args.reference, "weights.pt"))
-    inputs = materialize(torch, load_bundle(torch, os.path.join(args.reference, "inputs.pt"))["inputs"][0], device)
-    if args.candidate:
+    if args.input:  # the candidate, in its sandbox: the spec and weights the trusted process wrote
+        with open(os.path.join(args.input, "spec.json"), encoding="utf-8") as handle:
+            spec = json.load(handle)
+        manifest, device = spec["manifest"], spec["device"]
+        state = load_bundle(torch, os.path.join(args.input, "weights.pt"))
         try:
-            target = load_candidate(torch, args.candidate, args.entry, manifest, device, state)
+            target = load_candidate(torch, os.path.join(args.input, "candidate.py"), args.entry, manifest, device, state)
         except CandidateError as error:
             raise CandidateFailure(f"the candidate failed to load: {error.info['type']}: {error.info['message'][:4000]}", "Fix it (triton_verify reports the full error).")
         variant = "candidate"
-    else:
-        module = load_reference_module(meta["case_dir"], manifest)
-        target, _ = build_reference(torch, module, manifest, device)
+    elif args.case_dir:  # the baseline: trusted code, built from the case folder
+        manifest = load_manifest(args.case_dir)
+        device = resolve_device(torch, args.device)
+        target, _ = build_reference(torch, load_reference_module(args.case_dir, manifest), manifest, device)
         variant = "baseline"
+    else:
+        raise UsageError("profile: pass --input (a candidate) or --case-dir (the baseline).")
+    inputs = materialize(torch, synthesize(torch, manifest, "main", 0), device)
 
     def step():
         target(*inputs["args"], **inputs["kwargs"])

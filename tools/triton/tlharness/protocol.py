@@ -1,9 +1,13 @@
-"""The result channel and the exit codes.
+"""The result channel, the command channel of the long-lived phases, and the exit codes.
 
-One JSON document goes to the real stdout per invocation; everything else (logs, and whatever a
-candidate prints, from Python or from C) goes to stderr. The real stdout is saved on a private file
-descriptor before any candidate code is imported, and fd 1 is pointed at stderr, so a stray print
-cannot corrupt the result. The server refuses output that is not exactly one JSON document.
+One-shot phases write one JSON document to the real stdout; the long-lived ones (trusted,
+candidate) write one JSON line per reply or event there and read one JSON command per line from
+stdin. Everything else (logs, and whatever a candidate prints, from Python or from C) goes to
+stderr: the real stdout and stdin are moved to private file descriptors before any candidate code
+is imported, fd 1 is pointed at stderr and fd 0 at /dev/null, so a stray print cannot corrupt the
+channel and a stray read cannot swallow a command. A candidate determined to find those
+descriptors can; what it writes there is then parsed, never trusted (the server checks every
+claim against what it holds).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ EXIT_CASE = 4  # the case (manifest, model.py) is invalid
 EXIT_CANDIDATE = 5  # the candidate failed where it was expected to work (bench, profile)
 
 _result_fd = None
+_command_fd = None
 
 
 def claim_stdout() -> None:
@@ -32,6 +37,41 @@ def claim_stdout() -> None:
     _result_fd = os.dup(1)  # not inherited by children (PEP 446)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+
+
+def result_fd() -> int:
+    return _result_fd if _result_fd is not None else 1
+
+
+def claim_stdin() -> None:
+    """Keep the real stdin for commands; fd 0 and sys.stdin read /dev/null."""
+    global _command_fd
+    if _command_fd is not None:
+        return
+    _command_fd = os.dup(0)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    sys.stdin = open(os.devnull, "r", encoding="utf-8")
+
+
+class Channel:
+    """JSON lines: `send` writes one to the result fd, `commands` yields each one read from stdin."""
+
+    def send(self, document: dict) -> None:
+        emit(document)
+
+    def commands(self):
+        buffer = b""
+        while True:
+            chunk = os.read(_command_fd, 65536)
+            if not chunk:
+                return
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                if line.strip():
+                    yield json.loads(line.decode("utf-8"))
 
 
 class HarnessError(Exception):
@@ -96,7 +136,7 @@ def _clean(value):
 def emit(document: dict) -> None:
     text = json.dumps(_clean(document), allow_nan=False) + "\n"
     data = text.encode("utf-8")
-    fd = _result_fd if _result_fd is not None else 1
+    fd = result_fd()
     while data:
         written = os.write(fd, data)
         data = data[written:]

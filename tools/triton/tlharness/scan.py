@@ -17,6 +17,13 @@ FILE_CALLS = {"torch.load", "torch.from_file", "numpy.load", "numpy.fromfile", "
 PROCESS_CALLS = {"os.system", "os.popen", "os.fork", "os.forkpty", "os.execv", "os.execve", "os.execvp", "os.spawnv", "os.posix_spawn", "os.kill"}
 FRAME_CALLS = {"sys._getframe", "inspect.currentframe", "inspect.stack", "inspect.getouterframes", "inspect.trace",
                "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settrace", "sys.setprofile", "threading.settrace"}
+# Attributes that reach frames, code, closures or namespaces: how a candidate walks up to its
+# caller's data (e.__traceback__.tb_frame.f_back) or rewires a function without assigning to it.
+FRAME_ATTRS = {"__traceback__", "tb_frame", "tb_next", "f_back", "f_locals", "f_globals", "f_builtins", "f_code", "gi_frame",
+               "cr_frame", "ag_frame", "__closure__", "cell_contents", "__globals__", "__code__", "__defaults__", "__kwdefaults__"}
+NAMESPACE_ATTRS = {"__dict__", "__subclasses__", "__mro__", "__bases__", "__base__", "__getattribute__", "__reduce_ex__"}
+DYNAMIC_LOOKUPS = {"vars", "globals", "locals", "getattr", "setattr", "delattr", "hasattr"}
+HARNESS_MODULES = {"tlharness", "harness"}
 STREAM_ATTRS = {"Stream", "stream", "set_stream", "ExternalStream", "StreamContext"}
 TIMER_NAMES = {"perf_counter", "perf_counter_ns", "time", "time_ns", "monotonic", "monotonic_ns", "process_time",
                "elapsed_time", "do_bench", "do_bench_cudagraph", "synchronize", "Event", "Timer", "record"}
@@ -33,10 +40,16 @@ HIGH_LEVEL_OPS = {
     "Softmax", "GELU", "SiLU", "RMSNorm", "Conv2d", "MultiheadAttention",
 }
 
+WATCHED_NAMES = (TIMER_NAMES | THREAD_MODULES | PROCESS_MODULES | NETWORK_MODULES | FILE_MODULES | DYNAMIC_MODULES | HARNESS_MODULES
+                 | {c.split(".")[-1] for c in FILE_CALLS | PROCESS_CALLS | FRAME_CALLS} | FRAME_ATTRS | NAMESPACE_ATTRS | DYNAMIC_LOOKUPS
+                 | {"open", "exec", "eval", "compile", "__import__", "modules", "sys", "os", "gc", "inspect", "builtins", "__builtins__",
+                    "import_module", "expected", "tuneloop", "Popen", "system", "getframe", "_getframe"})
+
 SEVERITY = {
     "reference_import": "suspicious", "dynamic_code": "suspicious", "threads": "suspicious", "processes": "suspicious",
     "network": "suspicious", "file_access": "suspicious", "frame_introspection": "suspicious", "streams": "suspicious",
-    "monkeypatch": "suspicious", "timer_patch": "suspicious", "builtins_access": "suspicious",
+    "monkeypatch": "suspicious", "timer_patch": "suspicious", "builtins_access": "suspicious", "dynamic_lookup": "suspicious",
+    "obfuscated_name": "suspicious", "harness_access": "suspicious",
     "randomness": "warning", "reduced_precision": "warning", "reference_op_fallback": "warning", "global_settings": "warning",
 }
 DESCRIPTIONS = {
@@ -51,6 +64,9 @@ DESCRIPTIONS = {
     "monkeypatch": "assigns attributes of imported modules (patching)",
     "timer_patch": "replaces a timing function",
     "builtins_access": "touches __builtins__",
+    "dynamic_lookup": "looks names up at run time (vars/globals/getattr with a computed name, __dict__, __subclasses__): a way around this scan",
+    "obfuscated_name": "builds a watched name out of pieces",
+    "harness_access": "refers to tuneloop's harness modules",
     "randomness": "draws random numbers (results may differ run to run)",
     "reduced_precision": "casts to float16/bfloat16 while the reference's outputs are float32/float64",
     "reference_op_fallback": "calls the same high-level torch op as the reference (any speedup is not the kernel's)",
@@ -61,7 +77,7 @@ DESCRIPTIONS = {
 def scan_source(source: str, model_source: str, model_stem: str, reference_class: str, float32_outputs: bool) -> list:
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError):  # ValueError: a NUL byte (Python < 3.12)
         return []
     finder = _Finder(model_stem, reference_class, float32_outputs)
     finder.visit(tree)
@@ -90,6 +106,44 @@ def reference_ops(model_source: str) -> set:
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
             ops.add("matmul")
     return ops
+
+
+def _fold(node):
+    """The string a constant expression evaluates to (concatenation, join, f-string of constants,
+    %-format), or None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _fold(node.left), _fold(node.right)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        left = _fold(node.left)
+        if left is None:
+            return None
+        parts = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+        values = [_fold(p) for p in parts]
+        if any(v is None for v in values):
+            return None
+        try:
+            return left % tuple(values)
+        except (TypeError, ValueError):
+            return None
+    if isinstance(node, ast.JoinedStr):
+        pieces = []
+        for value in node.values:
+            piece = _fold(value.value) if isinstance(value, ast.FormattedValue) else _fold(value)
+            if piece is None:
+                return None
+            pieces.append(piece)
+        return "".join(pieces)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join" and node.args:
+        sep = _fold(node.func.value)
+        items = node.args[0].elts if isinstance(node.args[0], (ast.List, ast.Tuple)) else None
+        if sep is None or items is None:
+            return None
+        values = [_fold(i) for i in items]
+        return None if any(v is None for v in values) else sep.join(values)
+    return None
 
 
 def _last_name(node):
@@ -146,6 +200,8 @@ class _Finder(ast.NodeVisitor):
             self.hit("dynamic_code", line, f"import {name}")
         if root in (self.model_stem, "tuneloop_reference_model"):
             self.hit("reference_import", line, f"import {name}")
+        if root in HARNESS_MODULES:
+            self.hit("harness_access", line, f"import {name}")
 
     def visit_Import(self, node):
         for alias in node.names:
@@ -171,6 +227,22 @@ class _Finder(ast.NodeVisitor):
     def visit_Constant(self, node):
         if isinstance(node.value, str) and (f"{self.model_stem}.py" in node.value or "expected.pt" in node.value):
             self.hit("reference_import", node.lineno, f"string {node.value[:60]!r}")
+        if isinstance(node.value, str) and any(name in node.value for name in ("tlharness", "tuneloop.db", "/tuneloop/")):
+            self.hit("harness_access", node.lineno, f"string {node.value[:60]!r}")
+
+    def visit_BinOp(self, node):
+        self._folded(node)
+        self.generic_visit(node)
+
+    def visit_JoinedStr(self, node):
+        self._folded(node)
+        self.generic_visit(node)
+
+    def _folded(self, node) -> None:
+        """A name assembled from constant pieces ("op" + "en", "".join([...]), f"{'mod'}ules")."""
+        text = _fold(node)
+        if text and text.strip("_") and (text in WATCHED_NAMES or text.split(".")[-1] in WATCHED_NAMES):
+            self.hit("obfuscated_name", node.lineno, f"{text!r}")
 
     def visit_Call(self, node):
         name = self.resolve(node.func)
@@ -184,6 +256,16 @@ class _Finder(ast.NodeVisitor):
             target = self.resolve(node.args[0])
             if target and target.split(".")[0] in self.import_roots():
                 self.hit("monkeypatch", line, f"{name}({target}, ...)")
+        if name in DYNAMIC_LOOKUPS:
+            attr = _fold(node.args[1]) if len(node.args) > 1 else None
+            if name in ("vars", "globals", "locals") or attr is None:
+                self.hit("dynamic_lookup", line, f"{name}()" if attr is None or name in ("vars", "globals", "locals") else f"{name}(..., {attr!r})")
+            elif attr in FRAME_ATTRS:
+                self.hit("frame_introspection", line, f"{name}(..., {attr!r})")
+            elif attr in NAMESPACE_ATTRS:
+                self.hit("dynamic_lookup", line, f"{name}(..., {attr!r})")
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "join" and isinstance(node.func.value, ast.Constant):
+            self._folded(node)
         if name:
             if name in FILE_CALLS:
                 self.hit("file_access", line, name)
@@ -203,8 +285,12 @@ class _Finder(ast.NodeVisitor):
 
     def visit_Attribute(self, node):
         name = self.resolve(node)
-        if name in ("sys.modules", "sys._getframe"):
+        if name in ("sys.modules", "sys._getframe", "sys.addaudithook", "sys.audit"):
             self.hit("frame_introspection", node.lineno, name)
+        if node.attr in FRAME_ATTRS:
+            self.hit("frame_introspection", node.lineno, f".{node.attr}")
+        elif node.attr in NAMESPACE_ATTRS:
+            self.hit("dynamic_lookup", node.lineno, f".{node.attr}")
         if self.float32_outputs and name in ("torch.float16", "torch.half", "torch.bfloat16", "triton.language.float16", "triton.language.bfloat16"):
             self.hit("reduced_precision", node.lineno, name)
         self.generic_visit(node)

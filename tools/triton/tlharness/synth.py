@@ -18,12 +18,24 @@ def dtype_of(torch, name: str):
     return getattr(torch, name)
 
 
-def synthesize_inputs(torch, manifest: dict, seed: int, seed_index: int, small: bool) -> dict:
+def variants(manifest: dict) -> list:
+    """The input shapes a case declares: "main" (every input's shape) and, when any tensor input has
+    a small_shape, "small". Every variant is checked in every mode (a kernel hard-coded to one shape
+    fails the other); timing uses "main"."""
+    tensors = [s for s in input_specs(manifest) if s["kind"] == "tensor"]
+    return ["main", "small"] if any(s["small_shape"] for s in tensors) else ["main"]
+
+
+def input_specs(manifest: dict) -> list:
+    return list(manifest["inputs"]["args"]) + [manifest["inputs"]["kwargs"][k] for k in manifest["inputs"]["kwargs"]]
+
+
+def synthesize_inputs(torch, manifest: dict, seed: int, seed_index: int, variant: str) -> dict:
     """{"args": [saved...], "kwargs": {name: saved}} for one seed; saved = {"base", "layout"} or {"value"}."""
     specs = list(enumerate(manifest["inputs"]["args"])) + list(manifest["inputs"]["kwargs"].items())
     saved = {"args": [], "kwargs": {}}
     for position, (key, spec) in enumerate(specs):
-        item = _synthesize_one(torch, spec, seed * 1009 + position, seed_index, small)
+        item = _synthesize_one(torch, spec, seed * 1009 + position, seed_index, variant == "small")
         if isinstance(key, int):
             saved["args"].append(item)
         else:
@@ -35,25 +47,34 @@ def _synthesize_one(torch, spec: dict, stream: int, seed_index: int, small: bool
     if spec["kind"] == "value":
         return {"value": spec["value"]}
     shape = list(spec["small_shape"] if small and spec["small_shape"] else spec["shape"])
-    base_shape = list(shape)
+    return {"base": draw(torch, spec, base_shape(spec, shape), torch.Generator().manual_seed(stream), seed_index), "layout": spec["layout"]}
+
+
+def base_shape(spec: dict, shape: list) -> list:
+    """The contiguous buffer behind an input of `shape` in the spec's layout (see materialize)."""
+    out = list(shape)
     if spec["layout"] == "transposed":
-        base_shape[-1], base_shape[-2] = base_shape[-2], base_shape[-1]
+        out[-1], out[-2] = out[-2], out[-1]
     elif spec["layout"] == "strided":
-        base_shape[-1] *= 2
-    generator = torch.Generator().manual_seed(stream)
+        out[-1] *= 2
+    return out
+
+
+def draw(torch, spec: dict, shape: list, generator, seed_index: int):
+    """A contiguous tensor of the spec's dtype from its distribution (cycled by seed_index)."""
     dist = spec["distributions"][seed_index % len(spec["distributions"])]
     dtype = dtype_of(torch, spec["dtype"])
     work = torch.float64 if dtype == torch.float64 else torch.float32
     kind = dist["kind"]
     if kind == "normal":
-        base = torch.randn(base_shape, generator=generator, dtype=work) * dist["std"] + dist["mean"]
+        base = torch.randn(shape, generator=generator, dtype=work) * dist["std"] + dist["mean"]
     elif kind == "uniform":
-        base = torch.rand(base_shape, generator=generator, dtype=work) * (dist["high"] - dist["low"]) + dist["low"]
+        base = torch.rand(shape, generator=generator, dtype=work) * (dist["high"] - dist["low"]) + dist["low"]
     elif kind == "randint":
-        base = torch.randint(int(dist["low"]), int(dist["high"]), base_shape, generator=generator, dtype=torch.int64)
+        base = torch.randint(int(dist["low"]), int(dist["high"]), shape, generator=generator, dtype=torch.int64)
     else:  # bernoulli
-        base = torch.rand(base_shape, generator=generator) < dist["p"]
-    return {"base": base.to(dtype).contiguous(), "layout": spec["layout"]}
+        base = torch.rand(shape, generator=generator) < dist["p"]
+    return base.to(dtype).contiguous()
 
 
 def materialize(torch, saved: dict, device: str) -> dict:
@@ -67,10 +88,14 @@ def materialize(torch, saved: dict, device: str) -> dict:
 def _materialize_one(item: dict, device: str):
     if "value" in item:
         return item["value"]
-    base = item["base"].to(device)
-    if item["layout"] == "transposed":
+    return layout_view(item["base"].to(device), item["layout"])
+
+
+def layout_view(base, layout: str):
+    """The input as forward sees it: the base itself, or a transposed / every-other-column view."""
+    if layout == "transposed":
         return base.transpose(-1, -2)
-    if item["layout"] == "strided":
+    if layout == "strided":
         return base[..., ::2]
     return base
 

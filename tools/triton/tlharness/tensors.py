@@ -4,12 +4,19 @@ A bundle is `<name>.pt` (a flat list of tensors, loaded with torch.load(weights_
 refuses pickled code: a candidate process writes some of these files and the judge must not run
 anything it wrote) plus `<name>.json` (the structure, with plain values inline; torch 1.13's safe
 unpickler refuses Python floats, so nothing but tensors goes into the .pt file).
+
+Reading: the reference cache is read through `read_verified` (every byte checked against the
+SHA-256 recorded when it was written); files from a candidate's sandbox through `read_untrusted`
+(a regular file, never a symlink, within a size bound: the sandbox could plant a link to the
+expected outputs and let the judge read the truth as the candidate's answer).
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import stat
 
 _TENSOR_KEY = "__tensor__"
 
@@ -35,12 +42,24 @@ def save_bundle(torch, path: str, obj) -> None:
         json.dump(structure, handle)
 
 
+def bundle_files(name: str) -> list:
+    """The two files of bundle `name`."""
+    return [name, f"{name}.json"]
+
+
 def load_bundle(torch, path: str):
-    tensors = torch.load(path, map_location="cpu", weights_only=True)
+    with open(path, "rb") as handle:
+        data = handle.read()
+    with open(f"{path}.json", "rb") as handle:
+        text = handle.read()
+    return decode_bundle(torch, data, text, path)
+
+
+def decode_bundle(torch, data: bytes, structure_text: bytes, where: str):
+    tensors = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     if not isinstance(tensors, list) or not all(isinstance(t, torch.Tensor) for t in tensors):
-        raise ValueError(f"{path} is not a tensor bundle")
-    with open(f"{path}.json", "r", encoding="utf-8") as handle:
-        structure = json.load(handle)
+        raise ValueError(f"{where} is not a tensor bundle")
+    structure = json.loads(structure_text.decode("utf-8"))
 
     def decode(value):
         if isinstance(value, dict):
@@ -93,3 +112,72 @@ def digest(torch, value) -> str:
     else:
         h.update(repr(value).encode())
     return h.hexdigest()
+
+
+class IntegrityError(Exception):
+    """A cached file whose bytes no longer hash to what was recorded when it was written."""
+
+    def __init__(self, name: str, expected: str | None, actual: str | None):
+        super().__init__(f"{name}: expected sha256 {expected}, found {actual}")
+        self.name = name
+        self.expected = expected
+        self.actual = actual
+
+
+def read_verified(folder: str, name: str, digests: dict) -> bytes:
+    """The bytes of folder/name, if they hash to digests[name]; IntegrityError otherwise."""
+    expected = digests.get(name)
+    try:
+        data = _read_regular(os.path.join(folder, name), None)
+    except OSError as error:
+        raise IntegrityError(name, expected, f"unreadable ({error.strerror or error})")
+    actual = hashlib.sha256(data).hexdigest()
+    if expected != actual:
+        raise IntegrityError(name, expected, actual)
+    return data
+
+
+def read_untrusted(path: str, max_bytes: int) -> bytes:
+    """A file a sandboxed process wrote: regular, not a symlink, at most max_bytes."""
+    return _read_regular(path, max_bytes)
+
+
+def load_untrusted_bundle(torch, path: str, max_bytes: int):
+    return decode_bundle(torch, read_untrusted(path, max_bytes), read_untrusted(f"{path}.json", max(1 << 20, max_bytes // 8)), path)
+
+
+def _read_regular(path: str, max_bytes):
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise OSError(f"{path} is {info.st_size} bytes, above the {max_bytes} expected")
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 24)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def storage_span(torch, t):
+    """(start, end) of the memory behind t's storage, or None (no storage: sparse, meta...)."""
+    try:
+        storage = t.untyped_storage() if hasattr(t, "untyped_storage") else t.storage()
+        start = storage.data_ptr()
+        return (start, start + storage.nbytes())
+    except Exception:
+        return None
+
+
+def shares_storage(torch, a, b) -> bool:
+    """Whether tensors a and b live in overlapping memory on the same device (views, aliases)."""
+    if a.device != b.device:
+        return False
+    sa, sb = storage_span(torch, a), storage_span(torch, b)
+    return bool(sa and sb and sa[0] < sb[1] and sb[0] < sa[1] and sa[0] != sa[1])

@@ -17,7 +17,7 @@ def run_validate(args) -> dict:
     device = resolve_device(torch, "cpu" if manifest["device"] == "cpu" else "auto")
     module = load_reference_module(args.case_dir, manifest)
     model, randomized = build_reference(torch, module, manifest, device)
-    saved = synthesize_inputs(torch, manifest, 0, 0, args.small)
+    saved = synthesize_inputs(torch, manifest, 0, 0, "small" if args.small else "main")
     live = materialize(torch, saved, device)
     started = time.perf_counter()
     with torch.no_grad():

@@ -1,0 +1,127 @@
+/**
+ * The bench: rounds of timed calls, the baseline in the trusted process and the candidate in its
+ * sandbox, alternating which goes first (BC, CB, BC...), each round on fresh inputs from a seed
+ * drawn here (tlharness/rounds.py). The candidate's processes are stopped while the baseline runs.
+ *
+ * The bench is a check too: after each candidate round the server picks calls to reveal (two at
+ * random and always the last), the candidate's process hands over their outputs, and the trusted
+ * process compares them, and the sketch of every timed call, with the baseline's
+ * (tlharness/benchjudge.py). A mismatch makes the verdict `incorrect`.
+ */
+import { randomInt } from 'node:crypto';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+import { freezeTree } from './isolation.js';
+import type { HarnessSession, Reply } from './session.js';
+import { roundReplySchema, summarizeTiming, type RoundSample, type Timing } from './timing.js';
+
+/** Calls per round: enough to fill rep_ms on the baseline, within what one reply line carries. */
+const MIN_CALLS = 5;
+const MAX_CALLS = 400;
+const MAX_SKETCH_CELLS = 1200;
+const REVEALED_AT_RANDOM = 2;
+
+export interface BenchRequest {
+  rounds: number;
+  warmupMs: number;
+  repMs: number;
+  /** Output leaves per call (sizes the replies). */
+  leaves: number;
+  outDir: string;
+  /** The whole bench must end by then (ms since the epoch); the process is killed otherwise. */
+  deadline: number;
+  device: string;
+  progress: (message: string) => void;
+}
+
+export interface BenchOutcome {
+  timing: Timing | null;
+  /** Problems the trusted process found in what the timed calls returned. */
+  problems: string[];
+  /** The candidate's patched functions seen during the rounds. */
+  patched: string[];
+  /** Why the bench stopped early (a crash, a timeout, a malformed reply): the candidate failed. */
+  failure: string | null;
+}
+
+const candidateRoundSchema = roundReplySchema.extend({
+  sketches: z.array(z.array(z.array(z.union([z.number(), z.string()])))),
+  signatures: z.record(z.string(), z.number()),
+  patched: z.array(z.string()),
+});
+
+export async function runBench(trusted: HarnessSession, candidate: HarnessSession, r: BenchRequest): Promise<BenchOutcome> {
+  const remaining = () => Math.max(1000, r.deadline - Date.now());
+  const outcome: BenchOutcome = { timing: null, problems: [], patched: [], failure: null };
+  const baselineRounds: RoundSample[] = [];
+  const candidateRounds: RoundSample[] = [];
+  try {
+    const warmSeed = randomInt(2 ** 31);
+    const base = await frozen(candidate, () => trusted.request('warmup', { seed: warmSeed, ms: r.warmupMs }, remaining()));
+    await candidate.request('warmup', { seed: warmSeed, ms: r.warmupMs }, remaining());
+    const limit = Math.min(MAX_CALLS, Math.floor(MAX_SKETCH_CELLS / Math.max(1, r.leaves)));
+    const n = Math.max(MIN_CALLS, Math.min(limit, Math.ceil(r.repMs / Math.max(Number(base.per_call_ms) || 1e-3, 1e-3))));
+    for (let index = 0; index < r.rounds; index++) {
+      r.progress(`bench round ${index + 1}/${r.rounds} (${n} calls per side)`);
+      const seed = randomInt(2 ** 31);
+      const runBaseline = async () => {
+        const { reply, wall } = await frozen(candidate, () => timed(() => trusted.request('round', { seed, index, n }, remaining())));
+        baselineRounds.push({ ...roundReplySchema.parse(reply), wall_ms: wall } as RoundSample);
+      };
+      let claimed: z.infer<typeof candidateRoundSchema> | null = null;
+      const runCandidate = async () => {
+        const { reply, wall } = await timed(() => candidate.request('round', { seed, index, n }, remaining()));
+        const parsed = candidateRoundSchema.safeParse(reply);
+        if (!parsed.success || parsed.data.times_ms.length !== n || parsed.data.sketches.length !== n) {
+          throw new BenchFailure(`the candidate's process answered round ${index} with a malformed reply (${parsed.success ? `${parsed.data.times_ms.length} times for ${n} calls` : parsed.error.issues[0]?.message})`);
+        }
+        claimed = parsed.data;
+        candidateRounds.push({ times_ms: parsed.data.times_ms, host_ms: parsed.data.host_ms, wall_ms: wall });
+      };
+      if (index % 2 === 0) {
+        await runBaseline();
+        await runCandidate();
+      } else {
+        await runCandidate();
+        await runBaseline();
+      }
+      const round = claimed as unknown as z.infer<typeof candidateRoundSchema>;
+      outcome.patched = [...new Set([...outcome.patched, ...round.patched])];
+      const iterations = pickReveals(n);
+      const revealed = await candidate.request('reveal', { index, iterations }, remaining());
+      const file = join(r.outDir, basename(String(revealed.file ?? `round${index}.pt`)));
+      const judged = await frozen(candidate, () => trusted.request('judge_round', { index, candidate: { sketches: round.sketches, signatures: round.signatures }, file, iterations }, remaining()));
+      outcome.problems.push(...((judged.problems as string[]) ?? []));
+    }
+    outcome.timing = summarizeTiming({ device: r.device, method: String(base.method), label: String(base.label), n }, baselineRounds, candidateRounds);
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    outcome.failure = error.message;
+  }
+  return outcome;
+}
+
+class BenchFailure extends Error {}
+
+/** Two distinct calls at random among the first n-1, and always the last. */
+function pickReveals(n: number): number[] {
+  const picks = new Set<number>();
+  while (picks.size < Math.min(REVEALED_AT_RANDOM, n - 1)) picks.add(randomInt(n - 1));
+  return [...picks, n - 1].sort((a, b) => a - b);
+}
+
+async function timed(fn: () => Promise<Reply>): Promise<{ reply: Reply; wall: number }> {
+  const started = performance.now();
+  const reply = await fn();
+  return { reply, wall: performance.now() - started };
+}
+
+/** Run fn with the candidate's whole sandbox stopped. */
+async function frozen<T>(candidate: HarnessSession, fn: () => Promise<T>): Promise<T> {
+  const thaw = freezeTree(candidate.pid);
+  try {
+    return await fn();
+  } finally {
+    thaw();
+  }
+}
