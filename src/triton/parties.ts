@@ -103,7 +103,7 @@ export async function awaitTrusted(runtime: Runtime, session: HarnessSession, r:
   let integrity: string | null = null;
   if (ready.integrity) {
     const i = ready.integrity as { file: string; expected: string | null; actual: string | null };
-    integrity = `the cached reference failed its SHA-256 check (${i.file}: recorded ${short(i.expected)}, found ${short(i.actual)}): it was rebuilt from the case`;
+    integrity = `The cached reference failed its SHA-256 check (${i.file}: recorded ${short(i.expected)}, found ${short(i.actual)}): it was rebuilt from the case`;
   }
   if (ready.built) commitBuilt(runtime, r.entry, r.caseInfo.name, ready.digests as Record<string, string>, integrity !== null);
   else touchEntry(runtime, r.entry.key);

@@ -146,7 +146,7 @@ export class HarnessSession {
       };
       const timer = setTimeout(() => {
         this.timedOut = true;
-        finish(() => reject(new SessionEnded(`no ${what} from the ${this.phase} process within ${Math.round(timeoutMs / 1000)} s`, 'timeout')));
+        finish(() => reject(new SessionEnded(`${what} did not come from the ${this.phase} process within ${(timeoutMs / 1000).toFixed(1)} s`, 'timeout')));
         void this.kill();
       }, timeoutMs);
       cleanup = start((value) => finish(() => resolve(value)));

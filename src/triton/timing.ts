@@ -63,9 +63,9 @@ export interface Timing {
 
 export const SUSPICIOUS_SPEEDUP = 10;
 /** The candidate's wall may imply up to this much more time per call than its timer says... */
-const IMPLIED_FACTOR = 1.5;
-/** ...plus this share of the untimed overhead per call (it varies with load between rounds)... */
-const OVERHEAD_SLACK = 0.5;
+const IMPLIED_FACTOR = 1.25;
+/** ...plus the harness's own untimed overhead per call once more (it varies with load between rounds)... */
+const OVERHEAD_SLACK = 1;
 /** ...plus this (ms per call): pipe latency, scheduling. */
 const ABSOLUTE_SLACK_MS = 0.05;
 

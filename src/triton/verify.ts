@@ -113,7 +113,7 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
       await candidate.session.kill();
       throw error;
     });
-    if (trusted.integrity) notes.push(`The ${trusted.integrity}.`);
+    if (trusted.integrity) notes.push(`${trusted.integrity}.`);
     if (candidate.dropped.length) notes.push(`Left out of the sandbox because they contain the data dir: ${candidate.dropped.join(', ')}.`);
     const meta = trusted.ready.meta as Record<string, any>;
 

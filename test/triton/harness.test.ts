@@ -1,14 +1,16 @@
 /**
- * The bridge to the harness: one JSON document or nothing trusted, stage timeouts that kill the
- * process group, and an environment without tuneloop's own variables. Real child processes; a
- * fake interpreter (test/fixtures/triton/bin/fake-harness) stands in where the real one cannot
- * be made to misbehave on purpose.
+ * The bridge to the harness: one JSON document or nothing trusted for the one-shot phases; for the
+ * long-lived ones, replies matched to their commands, every stray line recorded as a channel
+ * problem, and a request deadline that kills the process tree; an environment without tuneloop's
+ * own variables. Real child processes; a fake interpreter (test/fixtures/triton/bin/fake-harness)
+ * stands in where the real one cannot be made to misbehave on purpose.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
 import { parseDocument, requireResult, runPhase } from '../../src/triton/harness.js';
-import { pidsMatching } from '../helpers/proc.js';
+import { HarnessSession, SessionEnded } from '../../src/triton/session.js';
+import { pidsMatching, waitFor } from '../helpers/proc.js';
 import { testConfig } from '../helpers/runtime.js';
 import { tempDir } from '../helpers/tmp.js';
 import { FIXTURES, PYTHON, skipReason } from './helpers.js';
@@ -34,6 +36,28 @@ describe('parseDocument', () => {
   });
 });
 
+describe('HarnessSession', () => {
+  it('takes the first reply to a command, records every other line as a channel problem, and kills a process that misses a deadline', async () => {
+    const session = new HarnessSession(fake, 'candidate', [], { timeoutMs: 60_000 });
+    expect(await session.event('ready', 10_000)).toMatchObject({ event: 'ready' });
+    expect(await session.request('check', {}, 10_000)).toMatchObject({ reply: 1, answer: 'first' });
+    await waitFor(() => session.problems.length >= 3, 5000);
+    expect(session.problems).toEqual([
+      'a reply to command 1, which was already answered',
+      'a line that is not JSON: not json at all',
+      'a reply to command 7, which was never sent',
+    ]);
+    const started = Date.now();
+    const error = await session.request('round', {}, 500).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionEnded);
+    expect(error).toMatchObject({ reason: 'timeout', message: 'the reply to round did not come from the candidate process within 0.5 s' });
+    expect(session.timedOut).toBe(true);
+    await session.result;
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(pidsMatching('sleep 1000')).toEqual([]);
+  });
+});
+
 describe('runPhase', () => {
   it('hands the harness its own TRITON_CACHE_DIR, no TUNELOOP_* variables, and TRITON_INTERPRET only on request', async () => {
     process.env.TUNELOOP_SECRET_TEST = 'x';
@@ -46,17 +70,9 @@ describe('runPhase', () => {
     }
   });
 
-  it('kills the process group when a stage runs past its limit, and says which stage', async () => {
-    const started = Date.now();
-    const outcome = await runPhase(fake, 'check', [], { timeoutMs: 60_000, stage: { from: 'import', until: 'compiled', timeoutMs: 500 } });
-    expect(Date.now() - started).toBeLessThan(10_000);
-    expect(outcome).toMatchObject({ stageTimedOut: 'import', timedOut: false, canceled: false, result: null });
-    expect(pidsMatching('sleep 1000')).toEqual([]);
-  });
-
   it('does not trust a result channel with two documents', async () => {
-    const outcome = await runPhase(fake, 'bench', [], { timeoutMs: 10_000, stage: { from: 'import', until: 'compiled', timeoutMs: 500 } });
-    expect(outcome).toMatchObject({ exitCode: 0, result: null, stageTimedOut: null, channelProblem: expect.stringMatching(/2 lines on the result channel/) });
+    const outcome = await runPhase(fake, 'profile', [], { timeoutMs: 10_000 });
+    expect(outcome).toMatchObject({ exitCode: 0, result: null, channelProblem: expect.stringMatching(/2 lines on the result channel/) });
   });
 
   it('turns an environment error into a UserError with the harness\'s remedy', async () => {
@@ -74,6 +90,6 @@ describe('runPhase', () => {
 
   it.skipIf(skipReason({}))('runs the real harness probe', async () => {
     const outcome = await runPhase<Record<string, unknown>>(testConfig({ TUNELOOP_PYTHON: PYTHON }), 'probe', [], { timeoutMs: 60_000 });
-    expect(outcome.result).toMatchObject({ torch: expect.stringMatching(/^\d/), cuda_available: expect.any(Boolean), harness: '1' });
+    expect(outcome.result).toMatchObject({ torch: expect.stringMatching(/^\d/), cuda_available: expect.any(Boolean), harness: '2' });
   });
 });

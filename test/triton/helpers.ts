@@ -1,6 +1,7 @@
 /** Shared by the Triton tests: the interpreter with torch, skips with a printed reason, job polling. */
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'vitest';
 import { textOf } from '../helpers/runtime.js';
@@ -9,6 +10,7 @@ import { textOf } from '../helpers/runtime.js';
 export const PYTHON = process.env.TUNELOOP_PYTHON || '/usr/bin/python3';
 export const FIXTURES = resolve(import.meta.dirname, '../fixtures/triton');
 export const ADVERSARIAL = resolve(FIXTURES, 'adversarial');
+export const HONEST = resolve(FIXTURES, 'honest');
 export const FIXTURE_CASES = resolve(FIXTURES, 'cases');
 export const BUILTIN_CASES = resolve(import.meta.dirname, '../../tools/triton/cases');
 
@@ -69,3 +71,13 @@ export function check(result: Record<string, any>, name: string): { passed: bool
 export function flagCodes(result: Record<string, any>, severity?: string): string[] {
   return result.flags.filter((f: { severity: string }) => !severity || f.severity === severity).map((f: { code: string }) => f.code);
 }
+
+/** A fixture candidate's source with its {placeholders} filled in (e.g. the data dir's cache path). */
+export function fixtureSource(file: string, values: Record<string, string> = {}): string {
+  let text = readFileSync(join(ADVERSARIAL, file), 'utf8');
+  for (const [key, value] of Object.entries(values)) text = text.replaceAll(`{${key}}`, value);
+  return text;
+}
+
+/** Minutes, not the default 30 s: a verify runs several processes that import torch (slower under load). */
+export const VERIFY_TIMEOUT = 300_000;

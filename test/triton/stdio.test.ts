@@ -21,7 +21,7 @@ class ModelNew(torch.nn.Module):
 `;
 
 describe.skipIf(skipReason({}))('triton over stdio', () => {
-  it('keeps stdout JSON-RPC only while a noisy candidate is verified', async () => {
+  it('keeps stdout JSON-RPC only while a noisy candidate is verified', { timeout: 300_000 }, async () => {
     const { client, transport } = await startStdioServer(['serve', '--toolsets', 'triton'], { TUNELOOP_HOME: tempDir(), TUNELOOP_PYTHON: PYTHON });
     try {
       let view = (await client.callTool({ name: 'triton_verify', arguments: { case: 'softmax', candidate: NOISY, bench: false, wait_s: 50 } }, undefined, { timeout: 120_000 })).structuredContent as Record<string, any>;
@@ -33,8 +33,8 @@ describe.skipIf(skipReason({}))('triton over stdio', () => {
       expect(view.result.flags.map((f: { code: string }) => f.code)).not.toContain('result_channel_tampered');
       expect(view.log_tail.join('\n')).toContain('forward on stdout');
       expect(transport.badLines).toEqual([]);
-      // The candidate's stdout was the check process's stderr: archived, never the result channel.
-      expect(readFileSync(join(view.result.archive, 'harness', 'check.stderr.txt'), 'utf8')).toMatch(/candidate says hello on stdout\nand on fd 1/);
+      // The candidate's stdout was its process's stderr: archived, never the result channel.
+      expect(readFileSync(join(view.result.archive, 'harness', 'candidate.stderr.txt'), 'utf8')).toMatch(/candidate says hello on stdout\nand on fd 1/);
     } finally {
       await client.close();
       await transport.exited();

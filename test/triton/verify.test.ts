@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connectInMemory, textOf } from '../helpers/runtime.js';
-import { BUILTIN_CASES, PYTHON, runJob, skipReason, verify } from './helpers.js';
+import { BUILTIN_CASES, PYTHON, VERIFY_TIMEOUT, runJob, skipReason, verify } from './helpers.js';
 
 const skip = skipReason({});
 const { call, client } = await connectInMemory({ TUNELOOP_PYTHON: PYTHON });
@@ -20,7 +20,7 @@ const EXAMPLES = [
 ] as const;
 
 describe.skipIf(skip)('example cases: pure-PyTorch candidates verify and benchmark on the CPU', () => {
-  it.each(EXAMPLES)('%s / %s is correct and timed, with CPU-labelled timings', async (name, file) => {
+  it.each(EXAMPLES)('%s / %s is correct and timed, with CPU-labelled timings', { timeout: VERIFY_TIMEOUT }, async (name, file) => {
     const r = await verify(call, {
       case: name,
       candidate_path: join(BUILTIN_CASES, name, 'candidates', file),
@@ -33,16 +33,18 @@ describe.skipIf(skip)('example cases: pure-PyTorch candidates verify and benchma
     expect(r.device).toBe('cpu');
     expect(r.notes.join(' ')).toMatch(/prefers CUDA.*CPU timings/);
     expect(r.seeds).toEqual([0, 1, 2, 3, 4]);
-    expect(r.timing).toMatchObject({ device: 'cpu', method: 'perf_counter loop', rounds: 5, label: expect.stringMatching(/^CPU timings/) });
+    expect(r.timing).toMatchObject({ device: 'cpu', method: 'perf_counter per call', rounds: 5, label: expect.stringMatching(/^CPU timings/) });
+    expect(r.isolation).toBe('bwrap');
+    expect(r.flags.filter((f: { severity: string }) => f.severity === 'suspicious')).toEqual([]);
     expect(r.timing.baseline.median).toBeGreaterThan(0);
     expect(r.outputs[0].max_abs_error).toBeLessThan(1e-3);
     expect(r.compile).toBeNull();
 
-    for (const f of ['candidate.py', 'case/manifest.yaml', 'case/model.py', 'metrics.json', 'result.json', 'versions.json', 'harness/check.stdout.json', 'harness/check.stderr.txt', 'harness/judge.stdout.json', 'harness/bench.stdout.json']) {
+    for (const f of ['candidate.py', 'case/manifest.yaml', 'case/model.py', 'metrics.json', 'result.json', 'versions.json', 'harness/candidate.stderr.txt', 'harness/trusted.stderr.txt']) {
       expect(existsSync(join(r.archive, f)), f).toBe(true);
     }
     const metrics = JSON.parse(readFileSync(join(r.archive, 'metrics.json'), 'utf8'));
-    expect(metrics).toMatchObject({ verdict: r.verdict, seeds: r.seeds, timing_label: r.timing.label, run_id: r.run_id });
+    expect(metrics).toMatchObject({ verdict: r.verdict, isolation: 'bwrap', seeds: r.seeds, timing_label: r.timing.label, run_id: r.run_id });
     expect(metrics.variants.baseline.latency_ms_rounds).toHaveLength(5);
     expect(JSON.parse(readFileSync(join(r.archive, 'versions.json'), 'utf8')).torch).toMatch(/^\d/);
 
@@ -53,14 +55,14 @@ describe.skipIf(skip)('example cases: pure-PyTorch candidates verify and benchma
     expect(run.metrics.speedup).toBeCloseTo(r.timing.speedup, 3);
   });
 
-  it('randomizes constant default weights so a kernel ignoring them fails (rmsnorm weight = ones)', async () => {
+  it('randomizes constant default weights so a kernel ignoring them fails (rmsnorm weight = ones)', { timeout: VERIFY_TIMEOUT }, async () => {
     const r = await verify(call, { case: 'rmsnorm', candidate: IGNORES_WEIGHT, bench: false });
     expect(r.reference.randomized_parameters).toEqual(['weight']);
     expect(r.reference.cached).toBe(true); // made by the test above
     expect(r.verdict).toBe('incorrect');
   });
 
-  it('profiles the candidate on request and serves the trace and table as MCP resources', async () => {
+  it('profiles the candidate (in its sandbox) on request and serves the trace and table as MCP resources', { timeout: VERIFY_TIMEOUT }, async () => {
     const view = await runJob(call, 'triton_verify', { case: 'softmax', candidate_path: join(BUILTIN_CASES, 'softmax/candidates/torch_softmax.py'), profile: true, bench: false });
     const r = view.result;
     expect(r.verdict).toBe('correct');
@@ -77,15 +79,24 @@ describe.skipIf(skip)('example cases: pure-PyTorch candidates verify and benchma
     expect(listed.resources.map((x) => x.uri)).toContain(r.profile.trace_uri);
   });
 
-  it('triton_profile profiles the baseline: top operators and a trace resource', async () => {
+  it('triton_profile profiles the baseline: top operators and a trace resource', { timeout: VERIFY_TIMEOUT }, async () => {
     const view = await runJob(call, 'triton_profile', { case: 'softmax', steps: 3, row_limit: 5 });
     expect(view.status, view.error).toBe('succeeded');
     expect(view.result.profile).toMatchObject({ variant: 'baseline', device: 'cpu', steps: 3 });
     expect(view.result.profile.top_operators.length).toBeLessThanOrEqual(5);
     expect(view.result.profile.top_operators[0].name).toMatch(/softmax/);
     expect(view.result.table_preview).toMatch(/aten::_softmax/);
+    expect(view.result.reference_cached).toBeNull();
     const trace = await client.readResource({ uri: view.result.profile.trace_uri });
     expect((trace.contents[0] as { text: string }).text).toContain('aten::_softmax');
+  });
+
+  it('triton_profile profiles a candidate in its sandbox', { timeout: VERIFY_TIMEOUT }, async () => {
+    const view = await runJob(call, 'triton_profile', { case: 'softmax', candidate_path: join(BUILTIN_CASES, 'softmax/candidates/torch_softmax.py'), steps: 3 });
+    expect(view.status, view.error).toBe('succeeded');
+    expect(view.result.profile).toMatchObject({ variant: 'candidate', device: 'cpu', steps: 3 });
+    expect(view.result.reference_cached).toBe(true);
+    expect(view.result.profile.top_operators.map((o: { name: string }) => o.name)).toContain('aten::exp');
   });
 
   it('refuses a trace resource for a job without a profile', async () => {

@@ -37,7 +37,7 @@ def runtime_flags(report: dict, events: list, sensitive: list) -> list:
     imports = named(("import",))
     reference += [e for e in imports if str(e.get("detail", "")).split(".")[0] not in HARNESS_MODULES]
     if reference:
-        flag("reference_access", "suspicious", "the candidate tried to open or import the reference's files (they are not in its sandbox): " + details(reference))
+        flag("reference_access", "suspicious", "the candidate tried to open or import the reference's files or the data dir: " + details(reference))
     harness = [e for e in imports if str(e.get("detail", "")).split(".")[0] in HARNESS_MODULES]
     if harness:
         flag("harness_access", "suspicious", "the candidate imported tuneloop's harness modules: " + details(harness))
