@@ -260,9 +260,11 @@ function groupMembers(pgid: number): number[] {
   return out;
 }
 
-/** Poll `done` every 10 ms for at most 2 s (processes killed with SIGKILL take a moment to exit). */
+/** Poll `done` (1 ms, doubling to 20 ms) for at most 2 s: processes killed with SIGKILL take a moment to exit. */
 async function waitUntil(done: () => boolean): Promise<void> {
-  for (let waited = 0; !done() && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  for (let waited = 0, step = 1; !done() && waited < 2000; waited += step, step = Math.min(step * 2, 20)) {
+    await new Promise((r) => setTimeout(r, step));
+  }
 }
 
 /** argv[0] as execvp would find it (relative to `cwd` when it has a slash), or null. */
