@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> 
   'nccl-parser': () => import('./nccl-parser.bench.js'),
   'triton-verify': () => import('./triton-verify.bench.js'),
   sched: () => import('./sched.bench.js'),
+  contain: () => import('./contain.bench.js'),
 };
 
 const filters = process.argv.slice(2);

@@ -24,7 +24,7 @@ import { spawnSync } from 'node:child_process';
 import { createChildCgroup, isPopulated, killCgroup, moveSelf, removeCgroup, setupCgroupHome, type CgroupHome } from './cgroup.js';
 import { readText } from './proc.js';
 import { registerContained, registerHome, unregisterContained } from './reaper.js';
-import { findSystemBinary, sandboxInfo, sandboxLaunch, setSandboxPreference, type Isolation, type MemoryLimit, type SandboxPreference, type SandboxSpec } from './sandbox.js';
+import { findSystemBinary, sandboxInfo, sandboxLaunch, setSandboxPreference, type Isolation, type SandboxLaunch, type SandboxPreference, type SandboxSpec } from './sandbox.js';
 
 export type ContainmentMode = 'cgroup' | 'pidns' | 'pgroup';
 export type ContainmentPreference = 'auto' | 'pidns' | 'pgroup';
@@ -99,8 +99,8 @@ export interface ContainOptions {
   sandbox?: SandboxSpec;
   /** Plain process group even where more is available (benchmarks of containment itself). */
   uncontained?: boolean;
-  /** The environment and directory the child would get (PATH and cwd resolve argv[0]). */
-  env: NodeJS.ProcessEnv;
+  /** The child's PATH and working directory: where argv[0] is found. */
+  path: string | undefined;
   cwd?: string;
 }
 
@@ -109,10 +109,8 @@ export class Container {
   readonly mode: ContainmentMode;
   /** What to spawn (the command, or a wrapper that runs it). */
   readonly argv: string[];
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string | undefined;
-  readonly isolation?: Isolation;
-  readonly memoryLimit?: MemoryLimit;
+  /** With a sandbox: its environment, directory, isolation and memory bound. */
+  readonly launch?: SandboxLaunch;
   private readonly home?: CgroupHome;
   private cgroup: string | null = null;
   /** The leader is bwrap: it dies on a signal and reports the command's signal as 128+N. */
@@ -123,33 +121,25 @@ export class Container {
     const hostInfo = probeHost();
     let mode: ContainmentMode = options.uncontained ? 'pgroup' : hostInfo.mode;
     let command = argv;
-    let env = options.env;
-    let cwd = options.cwd;
-    let memoryBytes: number | undefined;
     if (options.sandbox) {
-      memoryBytes = options.sandbox.memoryBytes;
-      const cgroupMemory = mode === 'cgroup' && memoryBytes !== undefined && !!hostInfo.home?.memory;
-      const launch = sandboxLaunch(argv, options.sandbox, cgroupMemory);
-      ({ argv: command, env, cwd } = launch);
-      this.isolation = launch.isolation;
-      this.memoryLimit = launch.memoryLimit;
+      const cgroupMemory = mode === 'cgroup' && options.sandbox.memoryBytes !== undefined && !!hostInfo.home?.memory;
+      this.launch = sandboxLaunch(argv, options.sandbox, cgroupMemory);
+      command = this.launch.argv;
       // The sandbox's own PID namespace (--die-with-parent / --kill-child) contains it at least that well.
-      if (mode !== 'cgroup') mode = launch.isolation === 'none' ? 'pgroup' : 'pidns';
+      if (mode !== 'cgroup') mode = this.launch.isolation === 'none' ? 'pgroup' : 'pidns';
     } else if (mode === 'pidns') {
-      const resolved = resolveExecutable(argv[0], env.PATH, cwd);
+      const resolved = resolveExecutable(argv[0], options.path, options.cwd);
       // Unresolvable: spawn it bare so the error is the usual ENOENT/EACCES. setuid: see above.
       if (!resolved || (process.getuid?.() !== 0 && isSetuid(resolved))) mode = 'pgroup';
       else command = [hostInfo.bwrap!, ...PIDNS_ARGS, ...argv];
     }
     this.mode = mode;
     this.argv = command;
-    this.env = env;
-    this.cwd = cwd;
-    this.bwrapLeader = (mode === 'pidns' && !options.sandbox) || this.isolation === 'bwrap';
+    this.bwrapLeader = (mode === 'pidns' && !options.sandbox) || this.launch?.isolation === 'bwrap';
     if (mode === 'cgroup') {
       this.home = hostInfo.home;
-      const child = createChildCgroup(this.home!, `c${++childSeq}`, this.memoryLimit === 'cgroup' ? memoryBytes : undefined);
-      this.cgroup = child.dir;
+      const memory = this.launch?.memoryLimit === 'cgroup' ? options.sandbox!.memoryBytes : undefined;
+      this.cgroup = createChildCgroup(this.home!, `c${++childSeq}`, memory).dir;
     }
   }
 
@@ -270,9 +260,11 @@ function groupMembers(pgid: number): number[] {
   return out;
 }
 
-/** Poll `done` every 10 ms for at most 2 s (processes killed with SIGKILL take a moment to exit). */
+/** Poll `done` (1 ms, doubling to 20 ms) for at most 2 s: processes killed with SIGKILL take a moment to exit. */
 async function waitUntil(done: () => boolean): Promise<void> {
-  for (let waited = 0; !done() && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  for (let waited = 0, step = 1; !done() && waited < 2000; waited += step, step = Math.min(step * 2, 20)) {
+    await new Promise((r) => setTimeout(r, step));
+  }
 }
 
 /** argv[0] as execvp would find it (relative to `cwd` when it has a slash), or null. */

@@ -20,8 +20,9 @@
  * space than it uses, so on GPU hosts give it room or rely on the cgroup).
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
+import { findBinary } from './which.js';
+import { isAbsolute } from 'node:path';
 
 export interface SandboxSpec {
   /** Paths visible read-only inside, at the same place. */
@@ -237,17 +238,7 @@ function probeSandbox(): { isolation: Isolation; detail: string } {
 
 /** A system binary (/usr/bin, /bin, /usr/sbin, /sbin): what sandboxing relies on is not taken from $PATH. */
 export function findSystemBinary(name: string): string | null {
-  for (const dir of SYSTEM_DIRS) {
-    const path = join(dir, name);
-    try {
-      if (!statSync(path).isFile()) continue;
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+  return findBinary(name, SYSTEM_DIRS);
 }
 
 function isDirectory(path: string): boolean {
