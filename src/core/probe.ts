@@ -290,7 +290,7 @@ export async function runDoctor(config: Config): Promise<DoctorRow[]> {
       name: 'triton',
       ok: python.triton !== null,
       detail: python.triton ? `triton ${python.triton}` : 'not importable',
-      remedy: 'pip install triton (needs an NVIDIA/AMD GPU for real kernels; TRITON_INTERPRET=1 runs small shapes on CPU)',
+      remedy: 'pip install triton (needs an NVIDIA/AMD GPU for real kernels; TRITON_INTERPRET=1 runs them on the CPU, correctness only)',
     }),
     row('triton', 'GPU timings in triton_verify', {
       name: 'CUDA',

@@ -3,23 +3,28 @@
  * sandbox, alternating which goes first (BC, CB, BC...), each round on fresh inputs from a seed
  * drawn here (tlharness/rounds.py). The candidate's processes are stopped while the baseline runs.
  *
- * The bench is a check too: after each candidate round the server picks calls to reveal (two at
+ * The bench is a check too: after each candidate round the server picks calls to reveal (one at
  * random and always the last), the candidate's process hands over their outputs, and the trusted
  * process compares them, and the sketch of every timed call, with the baseline's
  * (tlharness/benchjudge.py). A mismatch makes the verdict `incorrect`.
  */
 import { randomInt } from 'node:crypto';
 import { basename, join } from 'node:path';
+import { median } from 'simple-statistics';
 import { z } from 'zod';
 import { freezeTree } from './isolation.js';
 import type { HarnessSession, Reply } from './session.js';
 import { roundReplySchema, summarizeTiming, type RoundSample, type Timing } from './timing.js';
 
-/** Calls per round: enough to fill rep_ms on the baseline, within what one reply line carries. */
+/**
+ * Calls per round: enough for the baseline to spend about rep_ms of wall time per round (calls and
+ * their untimed overhead), resized after each of its rounds, so a loaded machine makes rounds of
+ * fewer calls rather than longer rounds; within what one reply line carries.
+ */
 const MIN_CALLS = 5;
 const MAX_CALLS = 400;
 const MAX_SKETCH_CELLS = 1200;
-const REVEALED_AT_RANDOM = 2;
+const REVEALED_AT_RANDOM = 1;
 
 export interface BenchRequest {
   rounds: number;
@@ -60,13 +65,18 @@ export async function runBench(trusted: HarnessSession, candidate: HarnessSessio
     const base = await frozen(candidate, () => trusted.request('warmup', { seed: warmSeed, ms: r.warmupMs }, remaining()));
     await candidate.request('warmup', { seed: warmSeed, ms: r.warmupMs }, remaining());
     const limit = Math.min(MAX_CALLS, Math.floor(MAX_SKETCH_CELLS / Math.max(1, r.leaves)));
-    const n = Math.max(MIN_CALLS, Math.min(limit, Math.ceil(r.repMs / Math.max(Number(base.per_call_ms) || 1e-3, 1e-3))));
+    const size = (perIterationMs: number) => Math.max(MIN_CALLS, Math.min(limit, Math.ceil(r.repMs / Math.max(perIterationMs || 1e-3, 1e-3))));
+    let n = size(Number(base.per_iteration_ms));
+    const counts: number[] = [];
+    let setupMs = 0;
     for (let index = 0; index < r.rounds; index++) {
       r.progress(`bench round ${index + 1}/${r.rounds} (${n} calls per side)`);
+      counts.push(n);
       const seed = randomInt(2 ** 31);
       const runBaseline = async () => {
         const { reply, wall } = await frozen(candidate, () => timed(() => trusted.request('round', { seed, index, n }, remaining())));
         baselineRounds.push({ ...roundReplySchema.parse(reply), wall_ms: wall } as RoundSample);
+        setupMs = Number(reply.setup_ms) || 0;
       };
       let claimed: z.infer<typeof candidateRoundSchema> | null = null;
       const runCandidate = async () => {
@@ -86,14 +96,16 @@ export async function runBench(trusted: HarnessSession, candidate: HarnessSessio
         await runBaseline();
       }
       const round = claimed as unknown as z.infer<typeof candidateRoundSchema>;
+      const last = baselineRounds[baselineRounds.length - 1];
       outcome.patched = [...new Set([...outcome.patched, ...round.patched])];
       const iterations = pickReveals(n);
       const revealed = await candidate.request('reveal', { index, iterations }, remaining());
       const file = join(r.outDir, basename(String(revealed.file ?? `round${index}.pt`)));
-      const judged = await frozen(candidate, () => trusted.request('judge_round', { index, candidate: { sketches: round.sketches, signatures: round.signatures }, file, iterations }, remaining()));
+      const judged = await trusted.request('judge_round', { index, candidate: { sketches: round.sketches, signatures: round.signatures }, file, iterations }, remaining());
       outcome.problems.push(...((judged.problems as string[]) ?? []));
+      n = size(Math.max(last.wall_ms - setupMs, 0) / n);
     }
-    outcome.timing = summarizeTiming({ device: r.device, method: String(base.method), label: String(base.label), n }, baselineRounds, candidateRounds);
+    outcome.timing = summarizeTiming({ device: r.device, method: String(base.method), label: String(base.label), n: Math.round(median(counts)) }, baselineRounds, candidateRounds);
   } catch (error) {
     if (!(error instanceof Error)) throw error;
     outcome.failure = error.message;
@@ -103,7 +115,7 @@ export async function runBench(trusted: HarnessSession, candidate: HarnessSessio
 
 class BenchFailure extends Error {}
 
-/** Two distinct calls at random among the first n-1, and always the last. */
+/** REVEALED_AT_RANDOM distinct calls at random among the first n-1, and always the last. */
 function pickReveals(n: number): number[] {
   const picks = new Set<number>();
   while (picks.size < Math.min(REVEALED_AT_RANDOM, n - 1)) picks.add(randomInt(n - 1));
@@ -116,7 +128,7 @@ async function timed(fn: () => Promise<Reply>): Promise<{ reply: Reply; wall: nu
   return { reply, wall: performance.now() - started };
 }
 
-/** Run fn with the candidate's whole sandbox stopped. */
+/** Run fn (the baseline being timed) with the candidate's whole sandbox stopped. */
 async function frozen<T>(candidate: HarnessSession, fn: () => Promise<T>): Promise<T> {
   const thaw = freezeTree(candidate.pid);
   try {

@@ -44,7 +44,7 @@ export function requireTriton(probe: PythonProbe, config: Config, why: string): 
   if (probe.triton === null) {
     throw new UserError(
       `triton is not installed for ${config.python}, and ${why}.`,
-      'pip install triton (Linux x86-64/aarch64; kernels need an NVIDIA or AMD GPU, TRITON_INTERPRET=1 runs small shapes on CPU), or verify a pure-PyTorch candidate.',
+      'pip install triton (Linux x86-64/aarch64; kernels need an NVIDIA or AMD GPU, TRITON_INTERPRET=1 runs them on the CPU, correctness only), or verify a pure-PyTorch candidate.',
     );
   }
 }
@@ -84,7 +84,7 @@ export function requireCandidateRuntime(source: string, device: Device, interpre
   if (device !== 'cuda' && !interpret) {
     throw new UserError(
       `This candidate imports triton, whose kernels need a GPU, and torch sees no CUDA device here (${config.python}).`,
-      `${NO_CUDA_REMEDY}; or pass interpret: true to check small shapes on the CPU with TRITON_INTERPRET=1 (correctness only, no timings).`,
+      `${NO_CUDA_REMEDY}; or pass interpret: true to check it on the CPU with TRITON_INTERPRET=1 (correctness only, no timings; every shape of the manifest, so give large cases a small_shape).`,
     );
   }
 }

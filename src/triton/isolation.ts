@@ -100,25 +100,43 @@ function readdirSafe(path: string): string[] {
   }
 }
 
-/** Every live descendant of `pid` (by parent links in /proc). */
+/**
+ * Every live descendant of `pid`: through /proc/<pid>/task/<tid>/children (a walk of the tree
+ * alone), or, where the kernel lacks that file, by parent links over all of /proc.
+ */
 export function descendants(pid: number): number[] {
-  const parents = new Map<number, number>();
-  for (const name of listDir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readText(`/proc/${name}/stat`);
-    if (!stat) continue;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    parents.set(Number(name), Number(fields[1]));
-  }
+  if (readText(`/proc/${pid}/task/${pid}/children`) === null) return descendantsByScan(pid);
   const out: number[] = [];
   const frontier = [pid];
   while (frontier.length) {
     const parent = frontier.pop()!;
-    for (const [child, ppid] of parents) {
-      if (ppid === parent && !out.includes(child)) {
-        out.push(child);
-        frontier.push(child);
+    for (const tid of listDir(`/proc/${parent}/task`)) {
+      for (const child of (readText(`/proc/${parent}/task/${tid}/children`) ?? '').split(' ').filter(Boolean).map(Number)) {
+        if (!out.includes(child)) {
+          out.push(child);
+          frontier.push(child);
+        }
       }
+    }
+  }
+  return out;
+}
+
+function descendantsByScan(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of listDir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readText(`/proc/${name}/stat`);
+    if (!stat) continue;
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+  }
+  const out: number[] = [];
+  const frontier = [pid];
+  while (frontier.length) {
+    for (const child of children.get(frontier.pop()!) ?? []) {
+      out.push(child);
+      frontier.push(child);
     }
   }
   return out;

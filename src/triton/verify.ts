@@ -154,8 +154,7 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
     } else if (req.interpret) {
       notes.push('Not timed: TRITON_INTERPRET=1 timings say nothing about kernel performance.');
     }
-    const candidateEnd = await candidate.session.close();
-    const trustedEnd = await trusted.session.close();
+    const [candidateEnd, trustedEnd] = await Promise.all([candidate.session.close(), trusted.session.close()]);
     writeTranscripts(join(work, 'harness'), { trusted: trustedEnd, candidate: candidateEnd });
     const isolation: Isolation = candidateEnd.isolation ?? sandboxIsolation();
     const problems = candidate.session.problems;

@@ -12,7 +12,6 @@ a stale cache or a skipped call does not.
 from __future__ import annotations
 
 from .compare import comparable, element_errors
-from .rounds import RoundInputs
 from .synth import flatten_output
 from .tensors import load_untrusted_bundle
 
@@ -39,10 +38,9 @@ def sketch_problem(got, want, scale) -> str | None:
 
 
 class BenchJudge:
-    def __init__(self, torch, baseline, manifest: dict, device: str, tolerances: dict, max_bytes: int):
+    def __init__(self, torch, baseline, device: str, tolerances: dict, max_bytes: int):
         self.torch = torch
         self.baseline = baseline
-        self.manifest = manifest
         self.device = device
         self.tolerances = tolerances
         self.max_bytes = max_bytes
@@ -51,10 +49,10 @@ class BenchJudge:
         self.calls_checked = 0
         self.revealed = 0
 
-    def remember(self, index: int, seed: int, n: int, result: dict, sketcher) -> None:
+    def remember(self, index: int, inputs, n: int, result: dict, sketcher) -> None:
         """The baseline's own round: its sketches are the truth the candidate's are held to (the
         spread tolerance allows is computed when judging, outside the timed round)."""
-        self.rounds[index] = {"seed": seed, "n": n, "sketches": result["sketches"], "signatures": list(result["signatures"]), "last": result["last"][1], "sketcher": sketcher}
+        self.rounds[index] = {"inputs": inputs, "n": n, "sketches": result["sketches"], "signatures": list(result["signatures"]), "last": result["last"][1], "sketcher": sketcher}
 
     def judge_round(self, index: int, candidate: dict, path: str, iterations: list) -> list:
         base = self.rounds.pop(index, None)
@@ -91,7 +89,7 @@ class BenchJudge:
         outputs = bundle.get("outputs") if isinstance(bundle, dict) else None
         if not isinstance(outputs, list) or len(outputs) != len(iterations):
             return [f"round {index}: {len(outputs) if isinstance(outputs, list) else 'no'} revealed outputs for {len(iterations)} requested"]
-        inputs = RoundInputs(torch, self.manifest, base["seed"], index, self.device)
+        inputs = base["inputs"]
         sketcher = base["sketcher"]
         problems = []
         for i, got in zip(iterations, outputs):

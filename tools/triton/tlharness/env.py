@@ -51,7 +51,7 @@ def require_triton(why: str):
     if triton is None:
         raise EnvironmentMissing(
             f"triton is not importable by {sys.executable}, and {why}.",
-            "pip install triton (Linux x86-64/aarch64; kernels need an NVIDIA or AMD GPU, TRITON_INTERPRET=1 runs small shapes on CPU)",
+            "pip install triton (Linux x86-64/aarch64; kernels need an NVIDIA or AMD GPU, TRITON_INTERPRET=1 runs them on the CPU, correctness only)",
         )
     return triton
 

@@ -81,7 +81,8 @@ def _bits(torch, t):
 
 
 class Sketcher:
-    """Per round: one random vector per output leaf (drawn from the seed, so both sides agree)."""
+    """One random vector per output leaf, drawn from a seed the server gives both sides (so they
+    agree), kept for the whole bench."""
 
     def __init__(self, torch, seed: int, device: str):
         self.torch = torch
@@ -142,12 +143,12 @@ class Sketcher:
             name = str(value.dtype).replace("torch.", "")
             if flat.is_complex():
                 flat = torch.view_as_real(flat).reshape(-1)
-            flat = flat.double()
+            flat = flat.float()
             flat = torch.where(torch.isfinite(flat), flat, torch.zeros_like(flat))
             tol = tolerances.get(name, tolerances.get("float32"))
-            w = self._weights(index, flat.numel(), False)[0].double()
-            sigma = float(torch.sqrt(((w * (tol["atol"] + tol["rtol"] * flat.abs())) ** 2).sum()))
-            out.append([sigma, float((w * flat).abs().sum())])
+            w = self._weights(index, flat.numel(), False)[0]
+            sigma = math.sqrt(float(((w * (tol["atol"] + tol["rtol"] * flat.abs())) ** 2).sum(dtype=torch.float64)))
+            out.append([sigma, float((w * flat).abs().sum(dtype=torch.float64))])
         return out
 
 
@@ -196,17 +197,21 @@ def make_timer(torch, device: str):
     return CudaTimer(torch) if device == "cuda" else CpuTimer(torch)
 
 
-def warmup(torch, fn, inputs: RoundInputs, timer, budget_ms: float) -> float:
-    """Untimed calls for about budget_ms (at least 3); returns the median call time seen, ms."""
+def warmup(torch, fn, inputs: RoundInputs, timer, sketcher, budget_ms: float) -> dict:
+    """Untimed calls, each with its input write and sketch as in a round, for about budget_ms (at
+    least 3). Returns the median call time and the mean time per iteration (call and overhead), ms:
+    in the trusted process, what sizes the rounds."""
     seen = []
-    deadline = _perf_counter() + budget_ms / 1000
+    started = _perf_counter()
+    deadline = started + budget_ms / 1000
     i = 0
     with torch.no_grad():
         while i < 3 or (_perf_counter() < deadline and i < MAX_CALLS):
-            ms, _, _ = timer.call(fn, inputs.call_inputs(i))
+            ms, out, _ = timer.call(fn, inputs.call_inputs(i))
+            sketcher.sketch(flatten_output(torch, out)[0])
             seen.append(ms)
             i += 1
-    return statistics.median(seen)
+    return {"per_call_ms": statistics.median(seen), "per_iteration_ms": (_perf_counter() - started) * 1000 / i}
 
 
 def run_round(torch, fn, inputs: RoundInputs, n: int, timer, sketcher: Sketcher) -> dict:

@@ -6,7 +6,7 @@ weights.pt written by the trusted process) read-only, its out/ folder and a priv
 Commands (one JSON line each on stdin; see protocol.Channel), in the order the server sends them:
   check {threads}     import the candidate, run the check plan, save out/check.pt (with the
                       trusted process's thread count, so neither side is timed with more cores)
-  warmup {seed, ms}   untimed calls on a round's inputs
+  warmup {seed, ms}   untimed calls; the seed also draws the sketches' random vectors
   round {seed, index, n}    n timed calls, their times and sketches (rounds.py)
   reveal {index, iterations}  the outputs of those calls of the last round, in full: the last
                       one is the very object the timed call returned, the others are recomputed on
@@ -132,13 +132,14 @@ class CandidateSession:
         fn = self._require_candidate()
         inputs = RoundInputs(self.torch, self.spec["manifest"], int(command["seed"]), 0, self.spec["device"])
         self.timer = make_timer(self.torch, self.spec["device"])
-        return {"per_call_ms": warmup(self.torch, fn, inputs, self.timer, float(command["ms"]))}
+        self.sketcher = Sketcher(self.torch, int(command["seed"]), self.spec["device"])
+        return warmup(self.torch, fn, inputs, self.timer, self.sketcher, float(command["ms"]))
 
     def cmd_round(self, command: dict) -> dict:
         fn = self._require_candidate()
         seed, index, n = int(command["seed"]), int(command["index"]), int(command["n"])
         inputs = RoundInputs(self.torch, self.spec["manifest"], seed, index, self.spec["device"])
-        result = run_round(self.torch, fn, inputs, n, self.timer, Sketcher(self.torch, seed, self.spec["device"]))
+        result = run_round(self.torch, fn, inputs, n, self.timer, self.sketcher)
         self.round = {"index": index, "inputs": inputs, "last": result.pop("last"), "n": n}
         return {**result, "patched": self.watch.changes()}
 

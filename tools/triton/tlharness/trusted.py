@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 from .benchjudge import BenchJudge
 from .compare import resolve_tolerances
@@ -82,7 +83,7 @@ class TrustedSession:
         self.tolerances = resolve_tolerances(manifest["tolerances"], json.loads(args.tolerances or "{}"))
         sizes = {v: [o["nbytes"] for o in outs if o["kind"] == "tensor"] for v, outs in meta["outputs"].items()}
         self.max_bytes = UNTRUSTED_FACTOR * (1 << 20) + UNTRUSTED_FACTOR * 16 * sum(sum(s) for s in sizes.values()) * (len(meta["seeds"]) + 4)
-        self.bench = BenchJudge(torch, self.baseline, manifest, meta["device"], self.tolerances, self.max_bytes)
+        self.bench = BenchJudge(torch, self.baseline, meta["device"], self.tolerances, self.max_bytes)
         if args.sandbox_in:
             spec = {
                 "manifest": manifest,
@@ -136,17 +137,20 @@ class TrustedSession:
 
     def cmd_warmup(self, command: dict) -> dict:
         self.timer = make_timer(self.torch, self.meta["device"])
+        self.sketcher = Sketcher(self.torch, int(command["seed"]), self.meta["device"])
         inputs = RoundInputs(self.torch, self.meta["manifest"], int(command["seed"]), 0, self.meta["device"])
-        return {"per_call_ms": warmup(self.torch, self.baseline, inputs, self.timer, float(command["ms"])), "method": self.timer.method, "label": self.timer.label}
+        return {**warmup(self.torch, self.baseline, inputs, self.timer, self.sketcher, float(command["ms"])), "method": self.timer.method, "label": self.timer.label}
 
     def cmd_round(self, command: dict) -> dict:
         torch = self.torch
         seed, index, n = int(command["seed"]), int(command["index"]), int(command["n"])
+        started = time.perf_counter()
         inputs = RoundInputs(torch, self.meta["manifest"], seed, index, self.meta["device"])
-        sketcher = Sketcher(torch, seed, self.meta["device"])
-        result = run_round(torch, self.baseline, inputs, n, self.timer, sketcher)
-        self.bench.remember(index, seed, n, result, sketcher)
-        return {"times_ms": result["times_ms"], "host_ms": result["host_ms"]}
+        setup_ms = (time.perf_counter() - started) * 1000
+        result = run_round(torch, self.baseline, inputs, n, self.timer, self.sketcher)
+        self.bench.remember(index, inputs, n, result, self.sketcher)
+        # setup_ms (building the round's inputs) lets the server size the next round by the calls alone.
+        return {"times_ms": result["times_ms"], "host_ms": result["host_ms"], "setup_ms": setup_ms}
 
     def cmd_judge_round(self, command: dict) -> dict:
         return {"problems": self.bench.judge_round(int(command["index"]), command.get("candidate") or {}, command["file"], [int(i) for i in command["iterations"]])}
