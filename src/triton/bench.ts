@@ -68,15 +68,14 @@ export async function runBench(trusted: HarnessSession, candidate: HarnessSessio
     const size = (perIterationMs: number) => Math.max(MIN_CALLS, Math.min(limit, Math.ceil(r.repMs / Math.max(perIterationMs || 1e-3, 1e-3))));
     let n = size(Number(base.per_iteration_ms));
     const counts: number[] = [];
-    let setupMs = 0;
     for (let index = 0; index < r.rounds; index++) {
       r.progress(`bench round ${index + 1}/${r.rounds} (${n} calls per side)`);
       counts.push(n);
       const seed = randomInt(2 ** 31);
       const runBaseline = async () => {
         const { reply, wall } = await frozen(candidate, () => timed(() => trusted.request('round', { seed, index, n }, remaining())));
-        baselineRounds.push({ ...roundReplySchema.parse(reply), wall_ms: wall } as RoundSample);
-        setupMs = Number(reply.setup_ms) || 0;
+        const parsed = roundReplySchema.parse(reply);
+        baselineRounds.push({ times_ms: parsed.times_ms, host_ms: parsed.host_ms, wall_ms: wall, setup_ms: parsed.setup_ms ?? 0 });
       };
       let claimed: z.infer<typeof candidateRoundSchema> | null = null;
       const runCandidate = async () => {
@@ -103,7 +102,7 @@ export async function runBench(trusted: HarnessSession, candidate: HarnessSessio
       const file = join(r.outDir, basename(String(revealed.file ?? `round${index}.pt`)));
       const judged = await trusted.request('judge_round', { index, candidate: { sketches: round.sketches, signatures: round.signatures }, file, iterations }, remaining());
       outcome.problems.push(...((judged.problems as string[]) ?? []));
-      n = size(Math.max(last.wall_ms - setupMs, 0) / n);
+      n = size(Math.max(last.wall_ms - (last.setup_ms ?? 0), 0) / n);
     }
     outcome.timing = summarizeTiming({ device: r.device, method: String(base.method), label: String(base.label), n: Math.round(median(counts)) }, baselineRounds, candidateRounds);
   } catch (error) {

@@ -60,10 +60,15 @@ export interface TrustedRequest {
   systemRoots: string[];
   tolerances: Record<string, unknown>;
   allowNondeterminism: boolean;
+  job: JobIO;
+  /** The verify's folder (the process's cwd, and its Triton cache). */
+  work: string;
+}
+
+/** What every process of a job shares: its cancel signal and its log. */
+export interface JobIO {
   signal: AbortSignal;
   logFile: string;
-  cwd: string;
-  tritonCacheDir: string;
 }
 
 export interface TrustedReady {
@@ -82,9 +87,10 @@ export function startTrusted(runtime: Runtime, r: TrustedRequest): HarnessSessio
   if (r.allowNondeterminism) args.push('--allow-nondeterminism');
   for (const root of r.systemRoots) args.push('--system-root', root);
   for (const path of [r.caseInfo.path, runtime.config.home]) args.push('--sensitive', path);
-  mkdirSync(r.tritonCacheDir, { recursive: true, mode: 0o700 });
-  const env = harnessEnv({ tritonCacheDir: r.tritonCacheDir });
-  return new HarnessSession(runtime.config, 'trusted', args, { timeoutMs: 6 * 3600_000, signal: r.signal, logFile: r.logFile, env, cwd: r.cwd });
+  const tritonCacheDir = join(r.work, 'triton-cache');
+  mkdirSync(tritonCacheDir, { recursive: true, mode: 0o700 });
+  const env = harnessEnv({ tritonCacheDir });
+  return new HarnessSession(runtime.config, 'trusted', args, { timeoutMs: 6 * 3600_000, signal: r.job.signal, logFile: r.job.logFile, env, cwd: r.work });
 }
 
 export async function awaitTrusted(runtime: Runtime, session: HarnessSession, r: TrustedRequest): Promise<TrustedReady> {
@@ -122,8 +128,7 @@ export interface CandidateRequest {
   compileTimeoutS: number;
   checkTimeoutS: number;
   benchTimeoutS: number;
-  signal: AbortSignal;
-  logFile: string;
+  job: JobIO;
   forbidden: string[];
 }
 
@@ -139,7 +144,7 @@ export interface CandidateProcess {
 }
 
 export async function startCandidate(runtime: Runtime, r: CandidateRequest): Promise<CandidateProcess> {
-  const paths = requireResult(await runPhase<{ roots: string[] }>(runtime.config, 'paths', [], { timeoutMs: 60_000, signal: r.signal }), runtime.config);
+  const paths = requireResult(await runPhase<{ roots: string[] }>(runtime.config, 'paths', [], { timeoutMs: 60_000, signal: r.job.signal }), runtime.config);
   const { spec, dropped, allowedRoots } = candidateSandbox({ dirs: r.dirs, pythonRoots: paths.roots, forbidden: r.forbidden, device: r.device, interpret: r.interpret, isolation: sandboxIsolation() });
   const audit: Reply[] = [];
   let stageTimer: NodeJS.Timeout | undefined;
@@ -147,8 +152,8 @@ export async function startCandidate(runtime: Runtime, r: CandidateRequest): Pro
   const args = ['--input', r.dirs.input, '--out', r.dirs.output, '--entry', r.entry];
   const session = new HarnessSession(runtime.config, 'candidate', args, {
     timeoutMs: (r.checkTimeoutS + r.benchTimeoutS + 120) * 1000,
-    signal: r.signal,
-    logFile: r.logFile,
+    signal: r.job.signal,
+    logFile: r.job.logFile,
     sandbox: spec,
     onEvent(event) {
       if (event.event === 'audit' && audit.length < MAX_AUDIT_EVENTS) audit.push({ name: String(event.name), detail: String(event.detail ?? '') });
@@ -215,23 +220,9 @@ function failed(stage: string, type: string, message: string, traceback: string 
  * builds) the reference, writes spec.json and weights.pt into the sandbox's in/ folder, and exits.
  * Returns whether the reference was cached.
  */
-export async function writeSandboxInputs(runtime: Runtime, job: { dir: string; signal: AbortSignal; logFile: string }, r: { caseInfo: CaseInfo; device: Device; torchVersion: string; dirs: SandboxDirs }): Promise<{ cached: boolean; threads: number }> {
-  const work = join(job.dir, 'experiment');
+export async function writeSandboxInputs(runtime: Runtime, job: JobIO & { dir: string }, r: { caseInfo: CaseInfo; device: Device; torchVersion: string; dirs: SandboxDirs }): Promise<{ cached: boolean; threads: number }> {
   const entry = referenceEntry(runtime, { caseInfo: r.caseInfo, seeds: DEFAULT_SEEDS, device: r.device, torchVersion: r.torchVersion });
-  const request: TrustedRequest = {
-    caseInfo: r.caseInfo,
-    entry,
-    seeds: DEFAULT_SEEDS,
-    device: r.device,
-    sandboxIn: r.dirs.input,
-    systemRoots: [],
-    tolerances: {},
-    allowNondeterminism: false,
-    signal: job.signal,
-    logFile: job.logFile,
-    cwd: work,
-    tritonCacheDir: join(work, 'triton-cache'),
-  };
+  const request: TrustedRequest = { caseInfo: r.caseInfo, entry, seeds: DEFAULT_SEEDS, device: r.device, sandboxIn: r.dirs.input, systemRoots: [], tolerances: {}, allowNondeterminism: false, job, work: join(job.dir, 'experiment') };
   const session = startTrusted(runtime, request);
   try {
     const { ready } = await awaitTrusted(runtime, session, request);

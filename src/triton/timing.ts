@@ -22,11 +22,14 @@ export interface RoundSample {
   times_ms: number[];
   host_ms: number[] | null;
   wall_ms: number;
+  /** The baseline's (trusted) report of building the round's inputs: the same work on both sides. */
+  setup_ms?: number;
 }
 
 export const roundReplySchema = z.looseObject({
   times_ms: z.array(ms).min(1),
   host_ms: z.array(ms).nullable(),
+  setup_ms: ms.optional(),
 });
 
 export interface VariantTiming extends Summary {
@@ -94,12 +97,17 @@ export function summarizeTiming(meta: { device: string; method: string; label: s
   };
 }
 
-/** The cross-check described at the top, over all rounds (medians, so one preempted round does not decide). */
+/**
+ * The cross-check described at the top, over all rounds (medians, so one preempted round does not
+ * decide). Building a round's inputs is the same work on both sides; the baseline reports how long
+ * it took, and it is taken out of both walls before dividing by the calls.
+ */
 export function timerCheck(baseline: RoundSample[], candidate: RoundSample[]): TimerCheck {
-  const overhead = median(baseline.map((r) => Math.max(0, r.wall_ms - sum(r.times_ms)) / r.times_ms.length));
+  const perCall = (b: RoundSample) => Math.max(0, b.wall_ms - (b.setup_ms ?? 0) - sum(b.times_ms)) / b.times_ms.length;
+  const overhead = median(baseline.map(perCall));
   const timed = median(candidate.map((r) => sum(r.times_ms) / r.times_ms.length));
   const pairs = candidate.map((r, i) => ({ c: r, b: baseline[i] }));
-  const implied = median(pairs.map(({ c, b }) => c.wall_ms / c.times_ms.length - Math.max(0, b.wall_ms - sum(b.times_ms)) / b.times_ms.length));
+  const implied = median(pairs.map(({ c, b }) => Math.max(0, c.wall_ms - (b.setup_ms ?? 0)) / c.times_ms.length - perCall(b)));
   const allowed = IMPLIED_FACTOR * timed + OVERHEAD_SLACK * overhead + ABSOLUTE_SLACK_MS;
   const reasons: string[] = [];
   if (implied > allowed) {

@@ -90,7 +90,7 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
 
   step(0, `reference (${req.seeds} seeds, ${device}) and the candidate's sandbox, side by side`);
   const entry = referenceEntry(runtime, { caseInfo, seeds: req.seeds, device, torchVersion: probe.torch! });
-  const candidateReq = { dirs, entry: req.entry, device, interpret: req.interpret, compileTimeoutS: req.compileTimeoutS, checkTimeoutS: req.checkTimeoutS, benchTimeoutS: req.benchTimeoutS, signal: job.signal, logFile: job.logFile, forbidden: [config.home, caseInfo.path] };
+  const candidateReq = { dirs, entry: req.entry, device, interpret: req.interpret, compileTimeoutS: req.compileTimeoutS, checkTimeoutS: req.checkTimeoutS, benchTimeoutS: req.benchTimeoutS, job, forbidden: [config.home, caseInfo.path] };
   const candidate = await startCandidate(runtime, candidateReq);
   const trustedReq = {
     caseInfo,
@@ -102,10 +102,8 @@ export async function verifyCandidate(runtime: Runtime, job: JobContext, req: Ve
     systemRoots: candidate.allowedRoots,
     tolerances: req.tolerances,
     allowNondeterminism: req.allowNondeterminism,
-    signal: job.signal,
-    logFile: job.logFile,
-    cwd: work,
-    tritonCacheDir: join(work, 'triton-cache'),
+    job,
+    work,
   };
   const trustedSession = startTrusted(runtime, trustedReq);
   try {

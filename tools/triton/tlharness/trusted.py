@@ -25,7 +25,7 @@ from .benchjudge import BenchJudge
 from .compare import resolve_tolerances
 from .flags import runtime_flags
 from .judge import Judge, verdict_of
-from .protocol import Channel, UsageError, claim_stdin
+from .protocol import Channel, claim_stdin
 from .refcache import build, load
 from .rounds import RoundInputs, Sketcher, make_timer, run_round, warmup
 from .scan import scan_source
@@ -44,15 +44,7 @@ def run_trusted(args) -> dict:
     channel = Channel()
     session = TrustedSession(torch, args)
     channel.send({"event": "ready", **session.prepare()})
-    for command in channel.commands():
-        name = command.get("cmd")
-        if name == "exit":
-            break
-        handler = getattr(session, f"cmd_{name}", None)
-        if handler is None:
-            raise UsageError(f"trusted: unknown command {name!r}")
-        channel.send({"reply": command.get("id"), **handler(command)})
-    return {"exited": True}
+    return channel.serve(session, "trusted")
 
 
 class TrustedSession:
