@@ -1,9 +1,9 @@
 /** Output shapes of the NCCL tools; the plain modules use the inferred types. */
 import { z } from 'zod';
 import { RUN_STATUSES } from '../learn/runs.js';
-import { BAND_NAMES } from './objective.js';
-import { FAILURE_KINDS } from './output-types.js';
-import { LAUNCHERS } from './launcher.js';
+import { BAND_NAMES } from './run/objective.js';
+import { FAILURE_KINDS } from './output/types.js';
+import { LAUNCHERS } from './run/launcher.js';
 
 const gbps = z.number().nullable();
 

@@ -1,0 +1,213 @@
+/**
+ * nccl_sweep's job: run every planned config (default first, round-robin over repeats so drift
+ * spreads evenly), record each trial in history, then rank overall, per band and per size against
+ * the default, and export the tuner CSV and the winner's nccl.conf into the job directory.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../../core/config.js';
+import { errorMessage } from '../../core/errors.js';
+import type { JobContext } from '../../core/jobs.js';
+import type { Store } from '../../core/store.js';
+import { effectiveEnv, recordedConfig } from '../run/env.js';
+import { recordNcclRun } from '../run/history.js';
+import { ncclCollectiveOf } from '../params/lists.js';
+import { saveProfile } from '../env/profiles.js';
+import { bandStandings, sizeStandings, standings, type SizeStanding, type Standing, type Trial } from './ranking.js';
+import { confBody } from '../env/render.js';
+import { runNcclTests, type RunSpec } from '../run/runner.js';
+import type { RunResult, SweepResult } from '../schemas.js';
+import type { SweepPlan } from './plan.js';
+import { csvRanges, tunerChoice, tunerCsv, type TunerChoice } from './tuner-csv.js';
+
+export interface SweepSpec {
+  test: Omit<RunSpec, 'env' | 'envWarnings'>;
+  /** Its configs' env already holds the server's NCCL_* variables when inherit_env was asked for. */
+  plan: SweepPlan;
+  maxMinutes: number;
+  /** Smallest margin over the default worth exporting (0.02 = 2%). */
+  minGain: number;
+  workloadId: number | null;
+  saveProfile?: string;
+}
+
+const MAX_RANKED = 50;
+
+/** With this many runs per side compare() can confirm a gain; below it a margin is all there is. */
+const CONFIRMABLE_N = 4;
+
+export async function runSweep(config: Config, store: Store, spec: SweepSpec, job: JobContext): Promise<SweepResult> {
+  const { plan, test } = spec;
+  const deadline = Date.now() + spec.maxMinutes * 60_000;
+  const planned = plan.configs.length * plan.repeats;
+  const trials: Trial[] = [];
+  const results: { label: string; repeat: number; result: RunResult }[] = [];
+  const dropped = new Set<number>();
+  const notes: string[] = [];
+  let stoppedEarly: string | null = null;
+  let lastDefault: RunResult | null = null;
+  let n = 0;
+
+  outer: for (let repeat = 0; repeat < plan.repeats; repeat++) {
+    for (const c of plan.configs) {
+      if (dropped.has(c.index)) continue;
+      if (job.signal.aborted) break outer;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        stoppedEarly = `max_minutes (${spec.maxMinutes}) reached after ${n} of ${planned} trials`;
+        break outer;
+      }
+      n++;
+      // Exactly the planned env: anything else NCCL_* in the server's environment is removed, so the
+      // default really runs without the tuning variables the plan left out of it.
+      const env = effectiveEnv(c.env, false);
+      const prefix = `trial-${String(n).padStart(3, '0')}-`;
+      const progress = (message: string) => job.progress({ done: n - 1, total: planned, message: `trial ${n}/${planned} (${c.label}): ${message}` });
+      progress('starting');
+      const outcome = await runNcclTests(
+        config,
+        { ...test, env, envWarnings: c.warnings, timeoutMs: Math.max(10_000, Math.min(test.timeoutMs, remaining)) },
+        { dir: job.dir, logFile: job.logFile, signal: job.signal, log: job.log, progress: (p) => progress(p.message ?? '') },
+        prefix,
+      );
+      const run = recordNcclRun(store, outcome.result, {
+        jobId: job.id,
+        workloadId: spec.workloadId,
+        flags: test.flags,
+        edges: test.edges,
+        notes: `nccl_sweep ${job.id} trial ${n}/${planned}: ${c.label} — ${outcome.result.summary}`,
+        context: { sweep_job: job.id, sweep_config: c.label, repeat },
+      });
+      const result: RunResult = { ...outcome.result, run_id: run.id };
+      results.push({ label: c.label, repeat, result });
+      if (c.isDefault) lastDefault = result;
+      trials.push({
+        config: c.index,
+        repeat,
+        status: run.status,
+        runId: run.id,
+        objective: run.status === 'ok' ? result.objective.value : null,
+        bands: Object.fromEntries(result.bands.filter((b) => b.busbw_mean_gbps !== null).map((b) => [b.band, b.busbw_mean_gbps as number])),
+        bySize: run.status === 'ok' ? outcome.bySize : new Map(),
+        choices: new Map(result.nccl_choices.map((ch) => [ch.bytes, { algorithm: ch.algorithm, protocol: ch.protocol, channels: ch.channels }])),
+      });
+      job.log(`[tuneloop] trial ${n}/${planned} ${c.label}: ${result.summary}`);
+      if (run.status !== 'ok' && run.status !== 'canceled' && !c.isDefault && repeat === 0) {
+        dropped.add(c.index);
+        notes.push(`${c.label} ${run.status} on its first run (${result.exit.meaning}); its other repeats were skipped.`);
+      }
+    }
+  }
+
+  const trialsFile = join(job.dir, 'trials.json');
+  writeFileSync(trialsFile, `${JSON.stringify(results, null, 1)}\n`, { mode: 0o600 });
+  const ranking = standings(plan.configs, trials, (t) => t.objective, 'busbw_gbps');
+  const defaultStanding = ranking.find((s) => s.config_index === 0)!;
+  if (defaultStanding.n === 0) notes.push('The default never produced a bus bandwidth: margins cannot be computed. Check the default run in trials_file.');
+  const winner = pickWinner(ranking, defaultStanding.n, spec.minGain);
+  const exports = exportResults(store, spec, job, trials, winner, lastDefault, notes);
+  const ok = trials.filter((t) => t.status === 'ok').length;
+  return {
+    summary: summaryLine(test.collective, winner, defaultStanding, n, planned),
+    collective: test.collective,
+    trials: { planned, run: n, ok, failed: n - ok },
+    stopped_early: stoppedEarly ?? (job.signal.aborted ? 'canceled' : null),
+    default: { env: plan.configs[0].env, omitted: plan.defaultOmits, median_gbps: defaultStanding.median_gbps },
+    ranking: topOf(ranking, MAX_RANKED),
+    ranking_total: ranking.length,
+    bands: bandStandings(plan.configs, trials),
+    per_size: sizeStandings(plan.configs, trials).slice(0, 128),
+    winner,
+    skipped: plan.skipped,
+    exports,
+    topology: { nodes: lastDefault?.topology.nodes ?? null, ranks: lastDefault?.topology.ranks ?? null },
+    versions: lastDefault?.versions ?? results[0]?.result.versions ?? { nccl: null, nccl_tests: null },
+    run_ids: trials.map((t) => t.runId).filter((id): id is number => id !== null),
+    trials_file: trialsFile,
+  };
+}
+
+/** The first `max` standings, plus the default's wherever it ranked. */
+function topOf(ranking: Standing[], max: number): Standing[] {
+  const top = ranking.slice(0, max);
+  const def = ranking.find((s) => s.config_index === 0);
+  return def && !top.includes(def) ? [...top, def] : top;
+}
+
+/** The best config, if it beats the default by min_gain and the statistics do not contradict it. */
+function pickWinner(ranking: Standing[], defaultN: number, minGain: number): Standing | null {
+  const best = ranking[0];
+  if (!best || best.config_index === 0 || best.margin_vs_default === null || best.margin_vs_default < minGain) return null;
+  return refuted(best, defaultN) ? null : best;
+}
+
+/** With enough repeats on both sides, a gain compare() cannot confirm is not exported. */
+function refuted(s: { n: number; verdict: string }, defaultN: number): boolean {
+  return s.n >= CONFIRMABLE_N && defaultN >= CONFIRMABLE_N && s.verdict !== 'better';
+}
+
+function exportResults(store: Store, spec: SweepSpec, job: JobContext, trials: Trial[], winner: Standing | null, lastDefault: RunResult | null, notes: string[]): SweepResult['exports'] {
+  const { plan, test } = spec;
+  const header = `Written by tuneloop nccl_sweep (job ${job.id}) for ${test.collective}, ${new Date().toISOString()}.`;
+  let ncclConf: SweepResult['exports']['nccl_conf'] = null;
+  let savedProfile: string | null = null;
+  if (winner) {
+    const env = recordedConfig(plan.configs[winner.config_index].env).config;
+    const body = confBody(env, `${header}\nOverall winner: ${winner.label}, ${pct(winner.margin_vs_default)} bus bandwidth over the untuned default (${confidence(winner)}).`);
+    const path = join(job.dir, 'nccl.conf');
+    writeFileSync(path, body);
+    ncclConf = { path, body };
+    if (spec.saveProfile) savedProfile = trySaveProfile(store, spec.saveProfile, env, winner, job.id, notes);
+  } else {
+    notes.push(`No config beat the default by at least ${pct(spec.minGain)} on the objective: no nccl.conf written.`);
+  }
+  const collective = ncclCollectiveOf(test.collective);
+  if (!collective) {
+    notes.push(`NCCL's example tuner plugin tunes broadcast, reduce, allgather, reducescatter and allreduce only: no CSV for ${test.collective}.`);
+    return { tuner_csv: null, nccl_conf: ncclConf, saved_profile: savedProfile, notes };
+  }
+  const eligible = sizeStandings(plan.configs, trials, (c, size) => tunerChoice(c, collective, trials, size) !== null);
+  const winners = new Map<number, { choice: TunerChoice; standing: SizeStanding }>();
+  for (const s of eligible) {
+    if (s.winner_index === 0 || s.margin_vs_default === null || s.margin_vs_default < spec.minGain) continue;
+    const n = trials.filter((t) => t.config === s.winner_index && t.status === 'ok').length;
+    const defaultN = trials.filter((t) => t.config === 0 && t.status === 'ok').length;
+    if (refuted({ n, verdict: s.verdict }, defaultN)) continue;
+    winners.set(s.bytes, { choice: tunerChoice(plan.configs[s.winner_index], collective, trials, s.bytes)!, standing: s });
+  }
+  const ranges = csvRanges(eligible.map((s) => s.bytes), winners);
+  if (ranges.length === 0) {
+    notes.push('No size had a tuner-expressible config (one algorithm and one protocol, optionally pinned channels) beating the default: no CSV written.');
+    return { tuner_csv: null, nccl_conf: ncclConf, saved_profile: savedProfile, notes };
+  }
+  const topology = { nodes: lastDefault?.topology.nodes ?? null, ranks: lastDefault?.topology.ranks ?? null };
+  const body = tunerCsv(collective, ranges, topology, `${header}\nPer-size winners; nNodes/nRanks match the measured topology. Use: NCCL_TUNER_PLUGIN=<libnccl-tuner-example.so> NCCL_TUNER_CONFIG_FILE=<this file>.`);
+  const path = join(job.dir, 'nccl_tuner.csv');
+  writeFileSync(path, body);
+  notes.push('CSV ranges extend from 0 below the smallest measured size and to 4294967295 above the largest.');
+  return { tuner_csv: { path, body, ranges: ranges.length }, nccl_conf: ncclConf, saved_profile: savedProfile, notes };
+}
+
+function trySaveProfile(store: Store, name: string, env: Record<string, string>, winner: Standing, jobId: string, notes: string[]): string | null {
+  try {
+    saveProfile(store, { name, env, description: `nccl_sweep ${jobId} winner: ${winner.label} (${pct(winner.margin_vs_default)} over default)` });
+    return name;
+  } catch (error) {
+    notes.push(`The winner was not saved as profile "${name}": ${errorMessage(error)}`);
+    return null;
+  }
+}
+
+function summaryLine(collective: string, winner: Standing | null, def: Standing, n: number, planned: number): string {
+  const base = `${collective} sweep, ${n}/${planned} trials; default ${def.median_gbps?.toFixed(2) ?? '?'} GB/s`;
+  return winner ? `${base}; winner ${winner.label}: ${winner.median_gbps?.toFixed(2)} GB/s (${pct(winner.margin_vs_default)}, ${confidence(winner)})` : `${base}; nothing beat the default`;
+}
+
+/** How far to trust a winner (pickWinner already dropped those that enough repeats refute). */
+function confidence(s: Standing): string {
+  return s.verdict === 'better' ? `confirmed by compare() over ${s.n} runs each` : `not confirmed: ${s.n} run(s); about ${CONFIRMABLE_N} repeats per config let compare() decide`;
+}
+
+function pct(x: number | null): string {
+  return x === null ? '?' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+}
