@@ -10,8 +10,8 @@ export function grammarFor(spec: ParamSpec, ncclVersion?: string): ListGrammar {
     elements: isAlgo ? Object.keys(t.algorithms) : t.protocols,
     collectives: t.collectives,
     legacy: t.legacy_tokens[spec.name],
-    elementSince: isAlgo ? Object.fromEntries(Object.entries(t.algorithms).map(([name, a]) => [name, a.since])) : undefined,
-    perCollectiveSince: spec.per_collective_since,
+    elementWindow: isAlgo ? Object.fromEntries(Object.entries(t.algorithms).map(([name, a]) => [name, [a.since, a.removed_in ?? null]])) : undefined,
+    strictSince: spec.strict_since,
     ncclVersion,
   };
 }

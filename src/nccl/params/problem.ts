@@ -29,7 +29,7 @@ export class ProblemList {
  * The closest candidate to `word` (case-insensitive edit distance), if it is close enough to be a
  * plausible typo: at most 2 edits for short words, about a third of the length for longer ones.
  */
-export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
+export function closestMatch(word: string, candidates: readonly string[], maxEdits?: number): string | undefined {
   const w = word.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
@@ -40,7 +40,7 @@ export function closestMatch(word: string, candidates: readonly string[]): strin
       bestDistance = d;
     }
   }
-  const limit = Math.max(2, Math.floor(w.length / 3));
+  const limit = maxEdits ?? Math.max(2, Math.floor(w.length / 3));
   return bestDistance <= limit ? best : undefined;
 }
 

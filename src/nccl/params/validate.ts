@@ -1,28 +1,42 @@
 /**
- * Validates a proposed NCCL environment against the parameter table: names (unknown ones get typo
- * suggestions), deprecated and removed names, each value by its type and grammar, and the rules
- * that involve several variables. Returns every problem with the offending token, plus the
- * normalized config to apply.
+ * Validates a proposed NCCL environment for one NCCL release (default: the newest the table
+ * knows): names (unknown ones get typo suggestions), whether that release reads each variable,
+ * each value the way NCCL parses it, and the rules that involve several variables.
+ *
+ * The verdict follows NCCL: an error when NCCL would fail, or would not apply the value as written
+ * (it reads "banana" as 0, ignores "sys", voids a subsystem list); a warning when NCCL applies it
+ * with an adjustment (a clamp, a replacement), when the variable is not read by that release
+ * (NCCL ignores unknown variables), or when it is risky. Names are never changed and nothing the
+ * caller set is dropped: `normalized` is the same variables with canonical values.
  */
-import { grammarFor } from './lists.js';
+import { checkCrossRules } from './cross-rules.js';
+import { checkHcaList, checkIfnameList } from './devices.js';
 import { parseNcclList, type ParsedList } from './grammar.js';
-import { compareVersions, findParam, knownNames, paramStatus, paramTable, type ParamSpec, type Risk } from './table.js';
+import { grammarFor } from './lists.js';
+import { checkBool, checkInt } from './numbers.js';
 import { ProblemList, closestMatch, type Problem } from './problem.js';
-import { checkBool, checkEnum, checkHcaList, checkIfnameList, checkInt, checkSubsysList, checkText, parseNcclInt } from './values.js';
+import { findParam, knownNames, paramStatus, paramTable, presence, type ParamSpec, type Risk } from './table.js';
+import { checkBitset, checkCtaPolicy, checkEnum, checkLevel, checkNetdevsPolicy, checkText } from './values.js';
+import { atLeast } from './versions.js';
 
 export type NcclEnv = Record<string, string>;
+
+export const VARIABLE_STATUSES = ['current', 'deprecated', 'removed', 'not-yet', 'unknown', 'not-nccl'] as const;
 
 export interface VariableReport {
   name: string;
   value: string;
   /** null for names outside the table. */
   risk: Risk | null;
-  status: 'current' | 'deprecated' | 'removed' | 'unknown' | 'not-nccl';
+  /** removed / not-yet: the release validated for does not read it. */
+  status: (typeof VARIABLE_STATUSES)[number];
 }
 
 export interface ValidationResult {
   ok: boolean;
-  /** The config to apply: canonical spelling, deprecated names renamed, removed ones dropped. */
+  /** The release the verdict is for. */
+  nccl_version: string;
+  /** The config to apply: the same variables, values in NCCL's canonical spelling. */
   normalized: NcclEnv;
   errors: Problem[];
   warnings: Problem[];
@@ -30,13 +44,14 @@ export interface ValidationResult {
 }
 
 export interface ValidateOptions {
-  /** The NCCL release the config is for (e.g. "2.21.5"); without it, current NCCL is assumed. */
+  /** The NCCL release the config is for (e.g. "2.21.5"); default: the newest in the table. */
   ncclVersion?: string;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function validateNcclEnv(env: NcclEnv, options: ValidateOptions = {}): ValidationResult {
+  const version = options.ncclVersion ?? paramTable().newest;
   const problems = new ProblemList();
   const normalized: NcclEnv = {};
   const variables: VariableReport[] = [];
@@ -57,101 +72,112 @@ export function validateNcclEnv(env: NcclEnv, options: ValidateOptions = {}): Va
       normalized[name] = value;
       continue;
     }
-    variables.push({ name, value, risk: spec.risk, status: paramStatus(spec) });
-    const checked = checkValue(spec, value, problems, options, lists);
+    variables.push({ name, value, risk: spec.risk, status: statusIn(spec, version) });
+    warnPresence(spec, version, problems);
+    const checked = checkValue(spec, value, problems, version, lists);
     if (checked === undefined) continue;
-    const target = renameTarget(spec, problems, options);
-    if (target === null) continue;
-    normalized[target] = checked;
-    warnRisk(spec, checked, problems, lists);
+    normalized[name] = checked;
+    warnRisk(spec, version, problems, lists);
   }
-  checkCrossRules(env, normalized, problems, lists);
-  return { ok: problems.errors.length === 0, normalized: sortKeys(normalized), errors: problems.errors, warnings: problems.warnings, variables };
+  checkCrossRules(env, normalized, version, problems, lists);
+  return { ok: problems.errors.length === 0, nccl_version: version, normalized: sortKeys(normalized), errors: problems.errors, warnings: problems.warnings, variables };
+}
+
+function statusIn(spec: ParamSpec, version: string): VariableReport['status'] {
+  const p = presence(spec, version);
+  if (p === 'not-yet') return 'not-yet';
+  return paramStatus(spec, version);
 }
 
 function checkUnknownName(name: string, problems: ProblemList): VariableReport['status'] {
   const known = knownNames();
   if (known.includes(name)) return 'current';
   const upper = name.toUpperCase();
-  if (name.startsWith('NCCL_') || upper.startsWith('NCCL_')) {
+  if (upper.startsWith('NCCL_')) {
     if (known.includes(upper)) {
       problems.error(name, `${name}: environment names are case-sensitive and NCCL reads ${upper}.`, { token: name, suggestion: upper });
       return 'unknown';
     }
     const near = closestMatch(upper, known);
-    problems.warn(name, `${name} is not a known NCCL variable${near ? ` (did you mean ${near}?)` : ''}: NCCL will ignore it unless your release reads it. Kept as given.`, {
+    problems.warn(name, `${name} is not read by any NCCL release from 2.3.5 to ${paramTable().newest}${near ? ` (did you mean ${near}?)` : ''}: NCCL ignores it. Kept as given.`, {
       token: name,
       ...(near ? { suggestion: near } : {}),
     });
     return 'unknown';
   }
-  if (known.includes(`NCCL_${upper}`)) {
-    problems.warn(name, `${name} is not an NCCL variable; did you mean NCCL_${upper}? Kept as given.`, { token: name, suggestion: `NCCL_${upper}` });
-  }
+  // A name one or two edits from an NCCL variable ("CCL_NET_GDR_LEVEL") is most likely a typo of it.
+  const meant = known.includes(`NCCL_${upper}`) ? `NCCL_${upper}` : closestMatch(upper, known, 2);
+  if (meant) problems.warn(name, `${name} is not an NCCL variable; did you mean ${meant}? NCCL ignores ${name}. Kept as given.`, { token: name, suggestion: meant });
   return 'not-nccl';
 }
 
-function checkValue(spec: ParamSpec, value: string, problems: ProblemList, options: ValidateOptions, lists: Record<string, ParsedList>): string | undefined {
+/** A variable the release does not read: NCCL ignores it (a warning; the value is still checked). */
+function warnPresence(spec: ParamSpec, version: string, problems: ProblemList): void {
+  const p = presence(spec, version);
+  const instead = spec.replaced_by ? ` Use ${spec.replaced_by} instead.` : '';
+  if (p === 'not-yet') {
+    problems.warn(spec.name, `NCCL ${version} does not read ${spec.name} (it appeared in ${spec.since ?? 'a later release'}): the setting has no effect on that release.`, { token: spec.name });
+  } else if (p === 'removed') {
+    problems.warn(spec.name, `NCCL ${version} does not read ${spec.name} (no release reads it since ${spec.removed_in}): the setting has no effect.${instead} Kept as given.`, {
+      token: spec.name,
+      ...(spec.replaced_by ? { suggestion: spec.replaced_by } : {}),
+    });
+  } else if (spec.deprecated_since && atLeast(version, spec.deprecated_since)) {
+    const alias = spec.alias_of ? ` NCCL still reads it as an alias of ${spec.alias_of} (ignored when ${spec.alias_of} is set).` : ' NCCL still reads it.';
+    problems.warn(spec.name, `${spec.name} is deprecated since NCCL ${spec.deprecated_since}.${alias}${instead}`, {
+      token: spec.name,
+      ...(spec.replaced_by ? { suggestion: spec.replaced_by } : {}),
+    });
+  }
+  if (spec.read_by === 'plugin') {
+    problems.warn(spec.name, `${spec.name} is read by NCCL's example tuner plugin, not by NCCL: it only matters with NCCL_TUNER_PLUGIN pointing at that plugin.`, { token: spec.name });
+  }
+}
+
+function checkValue(spec: ParamSpec, value: string, problems: ProblemList, version: string, lists: Record<string, ParsedList>): string | undefined {
   switch (spec.type) {
     case 'algo-list':
     case 'proto-list': {
       const before = problems.errors.length;
-      const parsed = parseNcclList(value, grammarFor(spec, options.ncclVersion), problems);
+      const parsed = parseNcclList(value, grammarFor(spec, version), problems);
+      if (problems.errors.length > before) return undefined;
       lists[spec.name] = parsed;
-      return problems.errors.length > before ? undefined : parsed.normalized;
+      return parsed.normalized;
     }
     case 'int':
     case 'bytes':
-      return checkInt(spec, value, problems, options.ncclVersion);
+      return checkInt(spec, value, problems, version);
     case 'bool':
-      return checkBool(spec, value, problems);
+      return checkBool(spec, value, problems, version);
     case 'enum':
       return checkEnum(spec, value, problems);
-    case 'subsys-list':
-      return checkSubsysList(spec, value, problems);
+    case 'level':
+      return checkLevel(spec, value, problems, version);
+    case 'bitset':
+      return checkBitset(spec, value, problems, version);
+    case 'cta-policy':
+      return checkCtaPolicy(spec, value, problems, version);
+    case 'netdevs-policy':
+      return checkNetdevsPolicy(spec, value, problems);
     case 'ifname-list':
       return checkIfnameList(spec, value, problems);
     case 'hca-list':
-      return checkHcaList(spec, value, problems);
+      return checkHcaList(spec, value, problems, version);
     case 'string':
     case 'path':
+    case 'plugin':
+    case 'cidr':
+    case 'host-port':
       return checkText(spec, value, problems);
   }
 }
 
-/**
- * Where a valid value goes in the normalized config: its own name, the replacement's name for a
- * deprecated variable the target release already replaced, or nowhere (null) for a removed one.
- */
-function renameTarget(spec: ParamSpec, problems: ProblemList, options: ValidateOptions): string | null {
-  if (spec.removed) {
-    problems.warn(spec.name, `${spec.name} was removed from NCCL and has no effect; dropped from the normalized config.${spec.replaced_by ? ` Use ${spec.replaced_by} instead.` : ''}`, {
-      token: spec.name,
-      ...(spec.replaced_by ? { suggestion: spec.replaced_by } : {}),
-    });
-    return null;
-  }
-  const replacement = spec.replaced_by ? findParam(spec.replaced_by) : undefined;
-  if (!replacement) return spec.name;
-  const supported = !replacement.since || !options.ncclVersion || compareVersions(options.ncclVersion, replacement.since) >= 0;
-  if (!supported) {
-    problems.warn(spec.name, `${spec.name} is deprecated in newer NCCL (replaced by ${replacement.name} in ${replacement.since}); kept for NCCL ${options.ncclVersion}.`, {
-      token: spec.name,
-    });
-    return spec.name;
-  }
-  problems.warn(spec.name, `${spec.name} is deprecated${spec.deprecated_since ? ` since NCCL ${spec.deprecated_since}` : ''}; normalized to ${replacement.name}.`, {
-    token: spec.name,
-    suggestion: replacement.name,
-  });
-  return replacement.name;
-}
-
-function warnRisk(spec: ParamSpec, value: string, problems: ProblemList, lists: Record<string, ParsedList>): void {
+function warnRisk(spec: ParamSpec, version: string, problems: ProblemList, lists: Record<string, ParsedList>): void {
+  if (presence(spec, version) !== 'read') return;
   if (spec.risk === 'debug-only') {
     problems.warn(spec.name, `${spec.name} is debug-only: useful for diagnosis, not to keep in production.`, { token: spec.name });
   } else if (spec.risk === 'dangerous') {
-    problems.warn(spec.name, `${spec.name} is classed dangerous: ${spec.notes ?? 'a wrong value can hang or fail jobs'}`, { token: value });
+    problems.warn(spec.name, `${spec.name} is classed dangerous: ${spec.notes ?? spec.description}`, { token: spec.name });
   } else if (spec.name === 'NCCL_PROTO') {
     // NCCL enables LL128 only where validated ("auto"); any rule that names it, or excludes others
     // with '^', turns that into an explicit enable.
@@ -162,56 +188,6 @@ function warnRisk(spec: ParamSpec, value: string, problems: ProblemList, lists: 
       });
     }
   }
-}
-
-/** Rules that involve several variables, checked on the normalized config. */
-function checkCrossRules(given: NcclEnv, normalized: NcclEnv, problems: ProblemList, lists: Record<string, ParsedList>): void {
-  for (const spec of paramTable().params) {
-    if (spec.replaced_by && given[spec.name] !== undefined && given[spec.replaced_by] !== undefined && given[spec.name] !== given[spec.replaced_by]) {
-      problems.error(`${spec.name}/${spec.replaced_by}`, `Both ${spec.name}=${given[spec.name]} and its replacement ${spec.replaced_by}=${given[spec.replaced_by]} are set, with different values.`, {
-        token: spec.name,
-        suggestion: `remove ${spec.name}`,
-      });
-    }
-  }
-  const min = intOf(normalized.NCCL_MIN_CTAS ?? normalized.NCCL_MIN_NCHANNELS);
-  const max = intOf(normalized.NCCL_MAX_CTAS ?? normalized.NCCL_MAX_NCHANNELS);
-  if (min !== null && max !== null && min > max) {
-    problems.error('NCCL_MIN_CTAS/NCCL_MAX_CTAS', `The minimum channel count (${min}) is above the maximum (${max}).`, { token: String(min) });
-  }
-  const threads = intOf(normalized.NCCL_SOCKET_NTHREADS);
-  const socks = intOf(normalized.NCCL_NSOCKS_PERTHREAD);
-  if (threads !== null && socks !== null && threads * socks > 64) {
-    problems.error('NCCL_SOCKET_NTHREADS/NCCL_NSOCKS_PERTHREAD', `NCCL_SOCKET_NTHREADS x NCCL_NSOCKS_PERTHREAD = ${threads * socks} exceeds 64.`, { token: `${threads}x${socks}` });
-  }
-  checkAlgoProtoCombinations(lists, problems);
-}
-
-/**
- * A collective left with no (algorithm, protocol) pair it implements makes NCCL fail when it runs
- * ("no algorithm/protocol available"): e.g. NCCL_ALGO=Tree leaves Broadcast nothing.
- */
-function checkAlgoProtoCombinations(lists: Record<string, ParsedList>, problems: ProblemList): void {
-  if (!lists.NCCL_ALGO && !lists.NCCL_PROTO) return;
-  const t = paramTable();
-  const stranded: string[] = [];
-  for (const c of t.collectives) {
-    const algos = lists.NCCL_ALGO?.enabled[c] ?? Object.keys(t.algorithms);
-    const protos = lists.NCCL_PROTO?.enabled[c] ?? t.protocols;
-    const usable = algos.some((a) => t.algorithms[a]?.collectives.includes(c) && t.algorithms[a].protocols.some((p) => protos.includes(p)));
-    if (!usable) stranded.push(c);
-  }
-  if (stranded.length === 0) return;
-  const value = [lists.NCCL_ALGO && `NCCL_ALGO=${lists.NCCL_ALGO.normalized}`, lists.NCCL_PROTO && `NCCL_PROTO=${lists.NCCL_PROTO.normalized}`].filter(Boolean).join(' ');
-  problems.warn(
-    lists.NCCL_ALGO ? 'NCCL_ALGO' : 'NCCL_PROTO',
-    `${value} leaves no supported algorithm/protocol for ${stranded.join(', ')}: NCCL fails ("no algorithm/protocol available") when the program calls ${stranded.length > 1 ? 'them' : 'it'}. Scope the setting with a per-collective rule (e.g. "allreduce:tree", NCCL >= 2.24).`,
-    { token: value },
-  );
-}
-
-function intOf(value: string | undefined): number | null {
-  return value === undefined ? null : parseNcclInt(value);
 }
 
 function sortKeys(env: NcclEnv): NcclEnv {

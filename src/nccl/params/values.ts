@@ -1,177 +1,167 @@
 /**
- * Checks of single values by type: integers the way NCCL reads them (strtoll base 0: decimal,
- * 0x hex, and a leading 0 means octal), enumerations, and the small list grammars of
- * NCCL_DEBUG_SUBSYS, NCCL_SOCKET_IFNAME and NCCL_IB_HCA. Each returns the normalized value, or
- * undefined when the value is unusable.
+ * Checks of single values that are words: enumerations (strcmp or strcasecmp), the path levels of
+ * NCCL_P2P_LEVEL / NCCL_NET_GDR_LEVEL (ncclGetLevel), bit sets (NCCL_DEBUG_SUBSYS), the CTA and
+ * net-device policies, and free text (paths, plugins, addresses). Each returns the normalized
+ * value, or undefined when NCCL would not apply the value as written (an error is recorded).
  */
-import { compareVersions, type ParamSpec } from './table.js';
+import { atLeast } from './versions.js';
+import type { ParamSpec } from './table.js';
 import { ProblemList, canonicalToken, closestMatch } from './problem.js';
 
-const SIZE_SUFFIX = /^(\d+(?:\.\d+)?)\s*([KMGT])(i?B)?$/i;
-
-/** An integer as NCCL's strtoll(value, &end, 0) reads it, or null when NCCL would reject it. */
-export function parseNcclInt(text: string): number | null {
-  const t = text.trim();
-  if (t !== text || t === '') return null;
-  if (/^[+-]?0x[0-9a-f]+$/i.test(t)) return Number.parseInt(t.replace(/^([+-]?)0x/i, '$1'), 16);
-  if (/^[+-]?0[0-7]+$/.test(t)) return Number.parseInt(t, 8);
-  if (/^[+-]?(0|[1-9]\d*)$/.test(t)) return Number.parseInt(t, 10);
-  return null;
-}
-
-export function checkInt(p: ParamSpec, value: string, problems: ProblemList, ncclVersion?: string): string | undefined {
-  const n = parseNcclInt(value);
-  if (n === null) {
-    const size = SIZE_SUFFIX.exec(value.trim());
-    const bytes = size ? Math.round(Number(size[1]) * 1024 ** ' KMGT'.indexOf(size[2].toUpperCase())) : null;
-    problems.error(p.name, `${p.name}="${value}" is not an integer NCCL can read: NCCL logs "Invalid value" at INFO level and silently keeps its default.`, {
-      token: value,
-      ...(bytes !== null ? { suggestion: String(bytes) } : {}),
-    });
-    return undefined;
-  }
-  if (/^[+-]?0[0-7]+$/.test(value)) {
-    problems.warn(p.name, `${p.name}="${value}" has a leading 0: NCCL reads it as octal (${n}).`, { token: value, suggestion: String(n) });
-  }
-  let max = p.max;
-  if (p.max_before && ncclVersion && compareVersions(ncclVersion, p.max_before.version) < 0) max = p.max_before.max;
-  if (p.min !== undefined && n < p.min) {
-    problems.error(p.name, `${p.name}=${n} is below the minimum ${p.min}.`, { token: value, suggestion: String(p.min) });
-    return undefined;
-  }
-  if (max !== undefined && n > max) {
-    const why = max !== p.max ? ` for NCCL ${ncclVersion} (the limit became ${p.max} in ${p.max_before!.version})` : '';
-    problems.error(p.name, `${p.name}=${n} is above the maximum ${max}${why}.`, { token: value, suggestion: String(max) });
-    return undefined;
-  }
-  if (p.allowed && !p.allowed.includes(n)) {
-    problems.warn(p.name, `${p.name}=${n} is not one of ${p.allowed.join(', ')}: NCCL silently uses ${nthreadsReplacement(n, p.allowed)} instead.`, {
-      token: value,
-      suggestion: String(nthreadsReplacement(n, p.allowed)),
-    });
-    return String(nthreadsReplacement(n, p.allowed));
-  }
-  if (p.power_of_two && (n & (n - 1)) !== 0) {
-    problems.warn(p.name, `${p.name}=${n} is not a power of two; NCCL's buffers and chunking assume one.`, { token: value });
-  }
-  return String(n);
-}
-
-/** What NCCL's getNthreads() does with an out-of-list thread count. */
-function nthreadsReplacement(n: number, allowed: number[]): number {
-  const max = Math.max(...allowed);
-  const min = Math.min(...allowed);
-  if (n % 32 !== 0 || n > max) return max;
-  if (n < min) return min;
-  return n; // a multiple of 32 inside the range: NCCL uses it as given
-}
-
-export function checkBool(p: ParamSpec, value: string, problems: ProblemList): string | undefined {
-  const n = parseNcclInt(value);
-  if (n === null) {
-    problems.error(p.name, `${p.name}="${value}" is not 0 or 1 (NCCL reads an integer and ignores anything else).`, {
-      token: value,
-      ...(/^(true|yes|on)$/i.test(value) ? { suggestion: '1' } : /^(false|no|off)$/i.test(value) ? { suggestion: '0' } : {}),
-    });
-    return undefined;
-  }
-  if (n !== 0 && n !== 1) problems.warn(p.name, `${p.name}=${n}: any non-zero value means 1.`, { token: value, suggestion: '1' });
-  return n === 0 ? '0' : '1';
+/** What NCCL does with a word it does not know, for the message. */
+function ignoredBy(p: ParamSpec): string {
+  return p.on_unknown === 'ignored' ? 'NCCL ignores it and keeps its default' : 'NCCL does not accept it';
 }
 
 export function checkEnum(p: ParamSpec, value: string, problems: ProblemList): string | undefined {
   const values = p.values ?? [];
-  if (values.includes(value)) {
-    const note = p.deprecated_values?.[value];
-    if (note) problems.warn(p.name, `${p.name}=${value}: ${note}.`, { token: value });
-    return value;
-  }
-  const legacy = p.legacy_values?.[value.trim()];
-  if (legacy) {
-    problems.warn(p.name, `${p.name}=${value} is a legacy integer level; it means ${legacy}.`, { token: value, suggestion: legacy });
-    return legacy;
-  }
-  const canonical = canonicalToken(value, values);
+  const exact = values.find((v) => v === value);
+  const canonical = exact ?? (p.case_insensitive ? canonicalToken(value, values) : undefined);
   if (canonical) {
-    if (!p.case_insensitive) {
-      problems.warn(p.name, `${p.name}="${value}": NCCL compares these names case-sensitively in some releases; normalized to ${canonical}.`, {
-        token: value,
-        suggestion: canonical,
-      });
-    }
+    const note = p.deprecated_values?.[canonical];
+    if (note) problems.warn(p.name, `${p.name}=${value}: ${note}.`, { token: value });
     return canonical;
   }
+  const other = canonicalToken(value.trim(), values);
+  if (other) {
+    const why = value.trim() !== value ? 'has blanks around it' : 'is compared case-sensitively (strcmp)';
+    problems.error(p.name, `${p.name}="${value}" ${why}: ${ignoredBy(p)}.`, { token: value, suggestion: other });
+    return undefined;
+  }
   const near = closestMatch(value, values);
-  problems.error(p.name, `${p.name}="${value}" is not one of ${values.join(', ')}.`, { token: value, ...(near ? { suggestion: near } : {}) });
+  problems.error(p.name, `${p.name}="${value}" is not one of ${values.join(', ')}: ${ignoredBy(p)}.`, { token: value, ...(near ? { suggestion: near } : {}) });
   return undefined;
 }
 
-/** NCCL_DEBUG_SUBSYS: [^]name,name...; NCCL ignores names it does not know. */
-export function checkSubsysList(p: ParamSpec, value: string, problems: ProblemList): string | undefined {
-  const values = p.values ?? [];
-  const negate = value.startsWith('^');
-  const names: string[] = [];
-  for (const token of (negate ? value.slice(1) : value).split(',')) {
-    if (token === '') continue;
-    const canonical = canonicalToken(token, values);
-    if (canonical) names.push(canonical);
-    else {
-      const near = closestMatch(token, values);
-      problems.warn(p.name, `Unknown subsystem "${token}" in ${p.name}: NCCL ignores it. Known: ${values.join(', ')}.`, {
-        token,
-        ...(near ? { suggestion: near } : {}),
-      });
-    }
-  }
-  return `${negate ? '^' : ''}${names.join(',')}`;
-}
-
-/** NCCL_SOCKET_IFNAME: [^][=]prefix,prefix... */
-export function checkIfnameList(p: ParamSpec, value: string, problems: ProblemList): string | undefined {
-  const body = value.replace(/^\^?=?/, '');
-  const tokens = body.split(',');
-  let ok = true;
-  for (const token of tokens) {
-    if (token === '' || /\s/.test(token)) {
-      problems.error(p.name, `Interface "${token}" in ${p.name} is empty or contains whitespace.`, { token });
-      ok = false;
-    }
-  }
-  if (!value.includes('=') && tokens.some((t) => /^(lo|docker|virbr|veth)$/.test(t)) && !value.startsWith('^')) {
-    problems.warn(p.name, `${p.name}="${value}" selects a loopback or virtual interface; inter-node traffic will fail or crawl over it.`, { token: value });
-  }
-  return ok ? value : undefined;
-}
-
-/** NCCL_IB_HCA: [^][=]hca[:port],... Without '=', names are prefixes (mlx5_1 also matches mlx5_10). */
-export function checkHcaList(p: ParamSpec, value: string, problems: ProblemList): string | undefined {
-  const exact = /^\^?=/.test(value);
-  const body = value.replace(/^\^?=?/, '');
-  let ok = true;
-  for (const token of body.split(',')) {
-    const [name, port, extra] = token.split(':');
-    if (!name || /\s/.test(token) || extra !== undefined || (port !== undefined && !/^[1-9]\d*$/.test(port))) {
-      problems.error(p.name, `Device "${token}" in ${p.name} is not "hca" or "hca:port" (port a positive integer).`, { token });
-      ok = false;
-      continue;
-    }
-    if (!exact && /\d$/.test(name)) {
-      problems.warn(p.name, `"${name}" without '=' is a prefix: it also matches ${name}0, ${name}1 ... Prefix the list with '=' for exact names.`, {
-        token,
-        suggestion: `${value.startsWith('^') ? '^' : ''}=${body}`,
-      });
-    }
-  }
-  return ok ? value : undefined;
-}
-
-export function checkText(p: ParamSpec, value: string, problems: ProblemList): string | undefined {
-  if (value.trim() === '') {
-    problems.error(p.name, `${p.name} is empty.`, { token: value });
+/**
+ * ncclGetLevel(): the path names compared with strcmp (so "sys" is ignored), else a value starting
+ * with a digit is a legacy level read with strtol, anything above the last legacy level meaning SYS.
+ */
+export function checkLevel(p: ParamSpec, value: string, problems: ProblemList, version?: string): string | undefined {
+  const documented = p.values ?? [];
+  if (!atLeast(version ?? '99', p.names_since)) {
+    if (/^\s*[0-9]/.test(value)) return value.trim();
+    problems.error(p.name, `${p.name}="${value}": NCCL ${version} reads the level as an integer (names need NCCL >= ${p.names_since}), so it gets 0 (LOC).`, { token: value });
     return undefined;
   }
-  if (p.name === 'NCCL_DEBUG_FILE' && !value.includes('%p') && !value.includes('%h')) {
+  const extra = Object.entries(p.extra_values ?? {}).filter(([, since]) => atLeast(version ?? '99', since)).map(([v]) => v);
+  if (documented.includes(value)) return value;
+  if (extra.includes(value)) {
+    problems.warn(p.name, `${p.name}=${value}: NCCL ${version ?? ''} accepts this path type, but its documentation does not list it for ${p.name} (${documented.join(', ')}).`.replace('  ', ' '), { token: value });
+    return value;
+  }
+  if (/^[0-9]/.test(value)) {
+    const level = Number.parseInt(value, 10);
+    const keys = Object.keys(p.legacy_values ?? {}).map(Number);
+    const mapped = p.legacy_values?.[String(Math.min(level, Math.max(...keys)))] ?? p.legacy_max;
+    const above = level > Math.max(...keys);
+    problems.warn(p.name, `${p.name}=${value} is a legacy integer level${above ? ` above ${Math.max(...keys)}, which NCCL reads as ${p.legacy_max}` : `: it means ${mapped}`}. Use the name; the numbers changed meaning over time.`, {
+      token: value,
+      suggestion: mapped,
+    });
+    return mapped;
+  }
+  const near = canonicalToken(value.trim(), [...documented, ...extra]) ?? closestMatch(value, documented);
+  problems.error(p.name, `${p.name}="${value}" is not a path type NCCL knows (${documented.join(', ')}; compared case-sensitively): NCCL ignores it and decides the level itself.`, {
+    token: value,
+    ...(near ? { suggestion: near } : {}),
+  });
+  return undefined;
+}
+
+/**
+ * A comma list of names, ^ negating the whole list (NCCL_DEBUG_SUBSYS, NCCL_DEBUG_TIMESTAMP_LEVELS).
+ * Before `strict_since` NCCL skips names it does not know; from it (the 2.30 parser) one unknown
+ * name voids the whole value. Unknown names are kept in the normalized value either way: the run
+ * gets what the caller wrote, and the report says what NCCL will make of it.
+ */
+export function checkBitset(p: ParamSpec, value: string, problems: ProblemList, version?: string): string | undefined {
+  if (value === '' && p.allow_empty) return value;
+  const v = version ?? '99';
+  const known = (p.values ?? []).filter((name) => atLeast(v, p.value_since?.[name]));
+  const strict = !!p.strict_since && atLeast(v, p.strict_since);
+  const negate = value.startsWith('^');
+  const out: string[] = [];
+  const unknown: string[] = [];
+  for (const raw of (negate ? value.slice(1) : value).split(',')) {
+    const token = strict ? raw.trim() : raw;
+    if (token === '') continue;
+    const canonical = canonicalToken(token, known);
+    out.push(canonical ?? token);
+    if (!canonical) unknown.push(token);
+  }
+  for (const token of unknown) {
+    const later = canonicalToken(token.trim(), p.values ?? []);
+    const why = later && p.value_since?.[later] ? `${later} needs NCCL >= ${p.value_since[later]}` : `not a name NCCL ${version ?? ''} knows`.replace('  ', ' ');
+    const near = later ?? closestMatch(token, known);
+    const extra = { token, ...(near && near !== token ? { suggestion: near } : {}) };
+    if (strict) {
+      problems.error(p.name, `"${token}" in ${p.name} is ${why}: NCCL ${version ?? ''} then ignores the whole value and uses its default (${p.default ?? 'none'}).`.replace('  ', ' '), extra);
+    } else {
+      problems.warn(p.name, `"${token}" in ${p.name} is ${why}: NCCL skips it and applies the other names. Kept as given.`, extra);
+    }
+  }
+  return strict && unknown.length ? undefined : `${negate ? '^' : ''}${out.join(',')}`;
+}
+
+/** NCCL_CTA_POLICY: a leading digit is the legacy form (0, 1, 2 by the first character); since 2.29 names joined by '|'. */
+export function checkCtaPolicy(p: ParamSpec, value: string, problems: ProblemList, version?: string): string | undefined {
+  const v = version ?? '99';
+  if (/^[0-9]/.test(value)) {
+    const policy = p.legacy_values?.[value[0]];
+    if (!policy) {
+      problems.error(p.name, `${p.name}="${value}": the legacy form only knows 0 (DEFAULT), 1 (EFFICIENCY) and 2 (ZERO); NCCL uses DEFAULT.`, { token: value, suggestion: '0' });
+      return undefined;
+    }
+    if (value.length > 1) problems.warn(p.name, `${p.name}="${value}": NCCL reads only the first digit (${value[0]} = ${policy}).`, { token: value, suggestion: value[0] });
+    return value[0];
+  }
+  if (!atLeast(v, p.names_since)) {
+    problems.error(p.name, `${p.name}="${value}": policy names need NCCL >= ${p.names_since}; NCCL ${version} reads the value as a number (0, DEFAULT).`, { token: value, suggestion: '0, 1 or 2' });
+    return undefined;
+  }
+  const names: string[] = [];
+  for (const token of value.split('|').filter(Boolean)) {
+    const canonical = canonicalToken(token, p.values ?? []);
+    if (canonical) names.push(canonical);
+    else {
+      const near = closestMatch(token, p.values ?? []);
+      problems.error(p.name, `Unknown CTA policy "${token}" in ${p.name}: NCCL ignores it.`, { token, ...(near ? { suggestion: near } : {}) });
+    }
+  }
+  return names.length && names.length === value.split('|').filter(Boolean).length ? names.join('|') : undefined;
+}
+
+/** NCCL_NETDEVS_POLICY: AUTO, ALL or MAX:<n> with n > 0 (case-insensitive); anything else means AUTO. */
+export function checkNetdevsPolicy(p: ParamSpec, value: string, problems: ProblemList): string | undefined {
+  if (/^(auto|all)$/i.test(value)) return value.toUpperCase();
+  const max = /^max:(.*)$/i.exec(value);
+  if (max && Number.parseInt(max[1], 10) > 0) return `MAX:${Number.parseInt(max[1], 10)}`;
+  problems.error(p.name, `${p.name}="${value}" is not AUTO, ALL or MAX:<n> with n > 0: NCCL ignores it and uses AUTO.`, { token: value, suggestion: max ? 'MAX:1' : 'AUTO' });
+  return undefined;
+}
+
+/** Free text: paths, plugin names, addresses. */
+export function checkText(p: ParamSpec, value: string, problems: ProblemList): string | undefined {
+  if (value.trim() === '') {
+    if (p.allow_empty) return value;
+    problems.warn(p.name, `${p.name} is empty: NCCL treats it as unset.`, { token: value });
+    return value;
+  }
+  if (p.type === 'path' && value.includes('~') && p.read_by !== 'plugin') {
+    problems.error(p.name, `${p.name}="${value}": NCCL does not expand "~" in paths, so it looks for a file literally named so.`, { token: value, suggestion: value.replace(/^~/, '$HOME') });
+    return undefined;
+  }
+  if (p.name === 'NCCL_DEBUG_FILE' && !value.includes('%p') && !value.includes('%h') && !/^\/dev\/std(out|err)$/.test(value)) {
     problems.warn(p.name, `${p.name} has no %h or %p: every process writes the same file.`, { token: value, suggestion: `${value}.%h.%p` });
+  }
+  if (p.type === 'cidr' && !/^[0-9A-Fa-f:.]+\/\d{1,3}$/.test(value)) {
+    problems.error(p.name, `${p.name}="${value}" is not an address range in CIDR form (e.g. 10.0.0.0/8, fd00::/8): NCCL ignores what it cannot parse.`, { token: value });
+    return undefined;
+  }
+  if (p.type === 'host-port' && !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/.test(value)) {
+    problems.error(p.name, `${p.name}="${value}" is not host:port (IPv6 addresses in brackets, e.g. [::1]:28028).`, { token: value, suggestion: 'localhost:28028' });
+    return undefined;
   }
   return value;
 }

@@ -20,6 +20,15 @@ describe('nccl_params', () => {
     expect(ctas).toMatchObject({ since: '2.17', range: { min: 1, max: 64 }, risk: 'tuning', status: 'current' });
     const old = sc(await call('nccl_params', { names: ['NCCL_MIN_NCHANNELS'] })).params[0];
     expect(old).toMatchObject({ status: 'deprecated', deprecated_since: '2.17', replaced_by: 'NCCL_MIN_CTAS' });
+    const then = sc(await call('nccl_params', { names: ['NCCL_MIN_CTAS', 'NCCL_IB_TIMEOUT'], nccl_version: '2.21.5' }));
+    expect(then.nccl_version).toBe('2.21.5');
+    expect(then.params.map((p: { name: string; default: string | null; range?: unknown }) => [p.name, p.default, p.range])).toEqual([
+      ['NCCL_IB_TIMEOUT', '18', { min: 0, max: 31 }],
+      ['NCCL_MIN_CTAS', null, { min: 1, max: 32 }],
+    ]);
+    const described = sc(await call('nccl_params', {})).params.length;
+    const all = sc(await call('nccl_params', { undocumented: true })).params.length;
+    expect(all).toBeGreaterThan(described + 100);
   });
 
   it('validates a config and returns every problem with its token', async () => {
@@ -28,7 +37,8 @@ describe('nccl_params', () => {
     expect(v.ok).toBe(false);
     expect(v.errors.map((e: { token: string }) => e.token)).toEqual(['Tre']);
     expect(v.warnings.map((w: { suggestion?: string }) => w.suggestion)).toEqual(expect.arrayContaining(['NCCL_ALGO', 'NCCL_MIN_CTAS']));
-    expect(v.normalized).toMatchObject({ NCCL_MIN_CTAS: '4', NCCL_ALOG: 'x' });
+    expect(v.normalized).toMatchObject({ NCCL_MIN_NCHANNELS: '4', NCCL_ALOG: 'x' });
+    expect(v.nccl_version).toBe('2.30.7');
     expect(textOf(r)).toMatch(/1 error\(s\)/);
   });
 });
@@ -37,7 +47,8 @@ describe('nccl_env', () => {
   it('saves, lists, shows, renders and deletes profiles', async () => {
     const saved = await call('nccl_env', { action: 'save', name: 'big-msgs', env: { NCCL_PROTO: 'simple', NCCL_MAX_NCHANNELS: '16' }, description: 'large all-reduce' });
     expect(saved.isError).toBeFalsy();
-    expect(sc(saved).profile.env).toEqual({ NCCL_MAX_CTAS: '16', NCCL_PROTO: 'Simple' });
+    // Names are kept as given (NCCL still reads the deprecated one); values are canonical.
+    expect(sc(saved).profile.env).toEqual({ NCCL_MAX_NCHANNELS: '16', NCCL_PROTO: 'Simple' });
 
     const dup = await call('nccl_env', { action: 'save', name: 'big-msgs', env: { NCCL_PROTO: 'LL' } });
     expect(dup.isError).toBe(true);
@@ -64,6 +75,7 @@ describe('nccl_env', () => {
     expect(textOf(r)).toMatch(/Unrecognized element "Rnig"/);
     expect(sc(await call('nccl_env', { action: 'list' })).profiles).toEqual([]);
     expect((await call('nccl_env', { action: 'render', env: { NCCL_IB_TIMEOUT: '40' }, format: 'export' })).isError).toBe(true);
+    expect(textOf(await call('nccl_env', { action: 'save', name: 'bool', env: { NCCL_CUMEM_ENABLE: 'banana' } }))).toMatch(/NCCL_CUMEM_ENABLE="banana" is not an integer/);
     expect(textOf(await call('nccl_env', { action: 'save', env: { NCCL_ALGO: 'Ring' } }))).toMatch(/action "save" needs name/);
     expect(textOf(await call('nccl_env', { action: 'save', name: '../x', env: { NCCL_ALGO: 'Ring' } }))).toMatch(/Profile name "..\/x" is not allowed/);
   });

@@ -1,43 +1,18 @@
 /**
- * The parameter table and the validator: NCCL_ALGO/NCCL_PROTO grammar, ranges, deprecated and
- * removed names, typo suggestions, cross-variable rules. Every problem names its offending token.
+ * The validator gives NCCL's own verdict for a release: an error when NCCL fails or does not
+ * apply the value as written, a warning when it adjusts it or does not read the variable.
+ * Every problem names its offending token. Semantics from NVIDIA/nccl's parsing code (notes in
+ * knowledge/nccl/params.json).
  */
 import { describe, expect, it } from 'vitest';
-import { RISKS, PARAM_TYPES, compareVersions, filterParams, paramTable } from '../../../src/nccl/params/table.js';
 import { parseNcclList } from '../../../src/nccl/params/grammar.js';
 import { grammarFor } from '../../../src/nccl/params/lists.js';
+import { parseNcclInt, strtoll } from '../../../src/nccl/params/numbers.js';
 import { ProblemList } from '../../../src/nccl/params/problem.js';
 import { findParam } from '../../../src/nccl/params/table.js';
-import { parseNcclInt } from '../../../src/nccl/params/values.js';
 import { validateNcclEnv } from '../../../src/nccl/params/validate.js';
 
-describe('parameter table', () => {
-  const t = paramTable();
-  it('has a type, risk class, description and well-formed versions for every variable', () => {
-    for (const p of t.params) {
-      expect(PARAM_TYPES, p.name).toContain(p.type);
-      expect(RISKS, p.name).toContain(p.risk);
-      expect(p.description.length, p.name).toBeGreaterThan(20);
-      for (const v of [p.since, p.deprecated_since, p.per_collective_since]) if (v) expect(v, p.name).toMatch(/^\d+\.\d+(\.\d+)?$/);
-      if (p.replaced_by) expect(t.byName.has(p.replaced_by), `${p.name} -> ${p.replaced_by}`).toBe(true);
-    }
-  });
-
-  it('covers every variable of the reference, in all four risk classes', () => {
-    for (const name of ['NCCL_ALGO', 'NCCL_PROTO', 'NCCL_NTHREADS', 'NCCL_BUFFSIZE', 'NCCL_MIN_CTAS', 'NCCL_MAX_CTAS', 'NCCL_P2P_LEVEL', 'NCCL_NET_GDR_LEVEL', 'NCCL_SOCKET_IFNAME', 'NCCL_IB_HCA', 'NCCL_CROSS_NIC', 'NCCL_NVLS_ENABLE', 'NCCL_IB_TIMEOUT', 'NCCL_TUNER_PLUGIN', 'NCCL_DEBUG', 'NCCL_DEBUG_SUBSYS', 'NCCL_DEBUG_FILE', 'NCCL_LL_THRESHOLD', 'NCCL_TREE_THRESHOLD', 'NCCL_SINGLE_RING_THRESHOLD', 'NCCL_IB_CUDA_SUPPORT', 'NCCL_LAUNCH_MODE', 'NCCL_MIN_NRINGS', 'NCCL_MAX_NCHANNELS']) {
-      expect(t.byName.has(name), name).toBe(true);
-    }
-    expect(new Set(t.params.map((p) => p.risk))).toEqual(new Set(RISKS));
-    expect(filterParams({ risk: 'may-corrupt-data' }).map((p) => p.name)).toEqual(['NCCL_PROTO']);
-    expect(filterParams({ names: ['nccl_algo'] }).map((p) => p.name)).toEqual(['NCCL_ALGO']);
-  });
-
-  it('compares versions numerically', () => {
-    expect(compareVersions('2.9.6', '2.17')).toBeLessThan(0);
-    expect(compareVersions('2.24.3', '2.24')).toBeGreaterThan(0);
-    expect(compareVersions('2.25', '2.25.0')).toBe(0);
-  });
-});
+const check = (env: Record<string, string>, ncclVersion?: string) => validateNcclEnv(env, { ncclVersion });
 
 describe('NCCL_ALGO / NCCL_PROTO grammar', () => {
   const algo = (value: string, version?: string) => {
@@ -56,79 +31,200 @@ describe('NCCL_ALGO / NCCL_PROTO grammar', () => {
   });
 
   it.each([
-    ['Rnig', 'Rnig', 'Ring', /Unrecognized element "Rnig"/],
+    ['Rnig', 'Rnig', 'Ring', /Unrecognized element "Rnig".*fails at init/],
     ['ring;tree', 'tree', undefined, /only the first entry may omit/],
     ['allredcue:tree', 'allredcue', 'AllReduce', /Unrecognized collective "allredcue"/],
-    ['CollNet', 'CollNet', 'CollnetDirect', /Unrecognized element "CollNet"/],
+    ['CollNet', 'CollNet', undefined, /CollNet is no longer an element of NCCL_ALGO in NCCL 2\.30\.7 \(removed in 2\.14\)/],
     ['ring, tree', ' tree', 'Tree', /whitespace/],
-    ['allreduce:tree:ring', 'allreduce:tree:ring', undefined, /more than one ':'/],
+    ['allreduce:tree:ring', 'allreduce:tree:ring', 'allreduce:tree,ring', /more than one ':': NCCL reads only "allreduce:tree"/],
   ])('%s is an error on token %j', (value, token, suggestion, message) => {
-    const { problems } = algo(value);
+    const { problems } = algo(value, '2.30.7');
     expect(problems.errors).toHaveLength(1);
     expect(problems.errors[0]).toMatchObject({ variable: 'NCCL_ALGO', token, ...(suggestion ? { suggestion } : {}) });
     expect(problems.errors[0].message).toMatch(message);
   });
 
-  it('knows which releases have per-collective rules and which algorithms', () => {
-    expect(algo('allreduce:tree', '2.21.5').problems.errors[0].message).toMatch(/need NCCL >= 2.24/);
-    expect(algo('NVLS', '2.16.2').problems.errors[0]).toMatchObject({ token: 'NVLS', message: 'NVLS needs NCCL >= 2.17; NCCL 2.16.2 does not know it.' });
+  it('reads the pre-2.24 grammar: one list, unknown tokens skipped without a word', () => {
+    const old = algo('allreduce:tree', '2.21.5');
+    expect(old.problems.errors[0]).toMatchObject({ token: 'allreduce:tree' });
+    expect(old.problems.errors[0].message).toMatch(/per-collective rule, which NCCL reads only from 2\.24\. NCCL 2\.21\.5 skips it without a word/);
+    expect(algo('Rnig,Tree', '2.21.5').problems.errors[0].message).toMatch(/skips it without a word/);
+    expect(algo('NVLS', '2.16.5').problems.errors[0]).toMatchObject({ token: 'NVLS', message: expect.stringMatching(/NVLS needs NCCL >= 2\.17; NCCL 2\.16\.5 does not know it/) });
     expect(algo('PAT,Ring', '2.23.4').problems.errors).toEqual([]);
   });
 
-  it('warns about stray separators NCCL skips', () => {
+  it('accepts CollNet exactly on the releases that had it (2.6-2.13)', () => {
+    expect(algo('CollNet,Ring', '2.12.12').problems.errors).toEqual([]);
+    expect(algo('collnet', '2.9.9').parsed.normalized).toBe('CollNet');
+    expect(algo('CollNet', '2.14.3').problems.errors[0].message).toMatch(/no longer an element .*removed in 2\.14/);
+    expect(algo('CollnetDirect', '2.12.12').problems.errors[0].message).toMatch(/needs NCCL >= 2\.14/);
+  });
+
+  it('skips stray separators as NCCL does, with warnings', () => {
     const { parsed, problems } = algo('Ring,,Tree;');
     expect(problems.errors).toEqual([]);
-    expect(problems.warnings.map((w) => w.token)).toEqual([',', ';']);
+    expect(problems.warnings.map((w) => w.token)).toEqual([';', ',']);
     expect(parsed.normalized).toBe('Ring,Tree');
+    expect(algo('allreduce::tree').problems.errors).toEqual([]);
   });
 });
 
-describe('validateNcclEnv', () => {
-  it('normalizes a good config: canonical spelling, deprecated names renamed', () => {
-    const v = validateNcclEnv({ NCCL_PROTO: 'simple', NCCL_MAX_NCHANNELS: '16', NCCL_P2P_LEVEL: 'nvl', NCCL_BUFFSIZE: '8388608', NCCL_DEBUG: 'info' });
-    expect(v.ok).toBe(true);
-    expect(v.normalized).toEqual({ NCCL_BUFFSIZE: '8388608', NCCL_DEBUG: 'INFO', NCCL_MAX_CTAS: '16', NCCL_P2P_LEVEL: 'NVL', NCCL_PROTO: 'Simple' });
-    expect(v.warnings.map((w) => w.variable)).toEqual(expect.arrayContaining(['NCCL_MAX_NCHANNELS', 'NCCL_P2P_LEVEL', 'NCCL_DEBUG']));
-    expect(v.variables.find((x) => x.name === 'NCCL_MAX_NCHANNELS')).toMatchObject({ status: 'deprecated', risk: 'tuning' });
-  });
-
-  it('keeps a deprecated name for a release that predates its replacement', () => {
-    const v = validateNcclEnv({ NCCL_MAX_NCHANNELS: '16' }, { ncclVersion: '2.16.5' });
-    expect(v.normalized).toEqual({ NCCL_MAX_NCHANNELS: '16' });
-  });
-
-  it('drops removed variables with a pointer to what replaced them', () => {
-    const v = validateNcclEnv({ NCCL_LL_THRESHOLD: '16384', NCCL_ALGO: 'Ring' });
-    expect(v.ok).toBe(true);
-    expect(v.normalized).toEqual({ NCCL_ALGO: 'Ring' });
-    expect(v.warnings.find((w) => w.variable === 'NCCL_LL_THRESHOLD')).toMatchObject({ suggestion: 'NCCL_PROTO' });
+describe('integers and booleans as strtoll reads them', () => {
+  it('emulates strtoll(value, NULL, 0)', () => {
+    expect(strtoll('banana')).toMatchObject({ value: 0, digits: false });
+    expect(strtoll('4M')).toMatchObject({ value: 4, rest: 'M' });
+    expect(strtoll('08')).toMatchObject({ value: 0, rest: '8' });
+    expect(strtoll('010')).toMatchObject({ value: 8, octal: true });
+    expect(strtoll(' 0x10')).toMatchObject({ value: 16, rest: '' });
+    expect(strtoll('99999999999999999999').overflow).toBe(true);
+    expect(parseNcclInt('1e3')).toBeNull();
+    expect(parseNcclInt('-1')).toBe(-1);
   });
 
   it.each([
-    [{ NCCL_MIN_CTAS: '65' }, 'NCCL_MIN_CTAS', '65', /above the maximum 64/],
-    [{ NCCL_BUFFSIZE: '4M' }, 'NCCL_BUFFSIZE', '4M', /not an integer NCCL can read/],
-    [{ NCCL_IB_TIMEOUT: '0' }, 'NCCL_IB_TIMEOUT', '0', /below the minimum 1/],
-    [{ NCCL_IB_TIMEOUT: '32' }, 'NCCL_IB_TIMEOUT', '32', /above the maximum 31/],
-    [{ NCCL_CROSS_NIC: '3' }, 'NCCL_CROSS_NIC', '3', /not one of 0, 1, 2/],
-    [{ NCCL_P2P_DISABLE: 'yes' }, 'NCCL_P2P_DISABLE', 'yes', /not 0 or 1/],
-    [{ nccl_algo: 'Ring' }, 'nccl_algo', 'nccl_algo', /case-sensitive/],
-    [{ NCCL_IB_HCA: 'mlx5_0:x' }, 'NCCL_IB_HCA', 'mlx5_0:x', /hca:port/],
-    [{ NCCL_SOCKET_IFNAME: 'eth0,,eth1' }, 'NCCL_SOCKET_IFNAME', '', /empty/],
+    [{ NCCL_CUMEM_ENABLE: 'banana' }, 'NCCL_CUMEM_ENABLE', 'banana', /silently gets 0/],
+    [{ NCCL_CUMEM_ENABLE: 'true' }, 'NCCL_CUMEM_ENABLE', 'true', /silently gets 0/],
+    [{ NCCL_BUFFSIZE: '4M' }, 'NCCL_BUFFSIZE', '4M', /silently gets 4\b/],
+    [{ NCCL_IB_QPS_PER_CONNECTION: '08' }, 'NCCL_IB_QPS_PER_CONNECTION', '08', /gets 0 \(a leading 0 means octal\)/],
+    [{ NCCL_BUFFSIZE: '99999999999999999999' }, 'NCCL_BUFFSIZE', '99999999999999999999', /overflows/],
+    [{ NCCL_P2P_DISABLE: '2' }, 'NCCL_P2P_DISABLE', '2', /acts only on the value 1/],
+    [{ NCCL_GRAPH_MIXING_SUPPORT: '2' }, 'NCCL_GRAPH_MIXING_SUPPORT', '2', /not 0 or 1: NCCL ignores it/],
+    [{ NCCL_WORK_FIFO_BYTES: '1000000' }, 'NCCL_WORK_FIFO_BYTES', '1000000', /not a power of two: NCCL ignores it/],
+    [{ NCCL_MIN_CTAS: '0' }, 'NCCL_MIN_CTAS', '0', /below the minimum 1: NCCL ignores it/],
+    [{ NCCL_IB_TIMEOUT: '32' }, 'NCCL_IB_TIMEOUT', '32', /above the maximum 31: .*infinite timeout/],
+    [{ NCCL_IB_RETRY_CNT: '8' }, 'NCCL_IB_RETRY_CNT', '8', /0-7/],
   ])('%j is an error naming %s and token %j', (config, variable, token, message) => {
-    const v = validateNcclEnv(config as Record<string, string>);
+    const v = check(config as Record<string, string>);
     expect(v.ok).toBe(false);
     expect(v.errors[0]).toMatchObject({ variable, token });
     expect(v.errors[0].message).toMatch(message);
+    expect(v.normalized).not.toHaveProperty(variable);
   });
 
-  it('suggests the value a malformed one meant', () => {
-    expect(validateNcclEnv({ NCCL_BUFFSIZE: '4M' }).errors[0].suggestion).toBe('4194304');
-    expect(validateNcclEnv({ NCCL_P2P_DISABLE: 'yes' }).errors[0].suggestion).toBe('1');
-    expect(validateNcclEnv({ NCCL_MIN_CTAS: '40' }, { ncclVersion: '2.23.4' }).errors[0].message).toMatch(/maximum 32 for NCCL 2.23.4/);
+  it('suggests what a malformed value meant', () => {
+    expect(check({ NCCL_BUFFSIZE: '4M' }).errors[0].suggestion).toBe('4194304');
+    expect(check({ NCCL_CUMEM_ENABLE: 'yes' }).errors[0].suggestion).toBe('1');
+    expect(check({ NCCL_P2P_DISABLE: 'off' }).errors[0].suggestion).toBe('0');
   });
 
-  it('warns about unknown NCCL_* names with a typo suggestion, and keeps them', () => {
-    const v = validateNcclEnv({ NCCL_ALOG: 'Ring', NCCL_BUFSIZE: '1048576', NCCL_COMM_ID: 'host:1234', ALGO: 'Ring', CUDA_VISIBLE_DEVICES: '0,1' });
+  it('accepts what NCCL adjusts, saying how, and normalizes to what NCCL uses', () => {
+    const v = check({ NCCL_NTHREADS: '100', NCCL_IB_QPS_PER_CONNECTION: '010', NCCL_MIN_CTAS: '128', NCCL_CGA_CLUSTER_SIZE: '16', NCCL_IB_TIMEOUT: '0' });
+    expect(v.ok).toBe(true);
+    expect(v.normalized).toEqual({ NCCL_CGA_CLUSTER_SIZE: '8', NCCL_IB_QPS_PER_CONNECTION: '8', NCCL_IB_TIMEOUT: '0', NCCL_MIN_CTAS: '64', NCCL_NTHREADS: '512' });
+    const text = v.warnings.map((w) => w.message).join(' ');
+    expect(text).toMatch(/NCCL_NTHREADS=100 .* silently uses 512/);
+    expect(text).toMatch(/"010" has a leading 0: NCCL reads it as octal \(8\)/);
+    expect(text).toMatch(/NCCL_MIN_CTAS=128 is above the maximum 64: NCCL uses 64 instead/);
+    expect(text).toMatch(/NCCL_IB_TIMEOUT=0: 0 means an infinite timeout/);
+    expect(check({ NCCL_MIN_CTAS: '40' }, '2.23.4').warnings[0].message).toMatch(/above the maximum 32 for NCCL 2\.23\.4 \(64 since 2\.25\): NCCL uses 32/);
+  });
+
+  it('reads the words of the 2.30 boolean parser only from 2.30', () => {
+    expect(check({ NCCL_SET_THREAD_NAME: 'TRUE' }).normalized).toEqual({ NCCL_SET_THREAD_NAME: '1' });
+    expect(check({ NCCL_SET_THREAD_NAME: 'yes' }).errors[0].message).toMatch(/not a boolean NCCL 2\.30\.7 accepts \(1\/T\/TRUE or 0\/F\/FALSE\)/);
+    expect(check({ NCCL_SET_THREAD_NAME: 'true' }, '2.21.5').errors[0].message).toMatch(/silently gets 0/);
+  });
+});
+
+describe('words, levels and lists', () => {
+  it('reads legacy numeric path levels, anything above 4 meaning SYS', () => {
+    for (const [value, level] of [['0', 'LOC'], ['4', 'SYS'], ['5', 'SYS'], ['12', 'SYS']]) {
+      const v = check({ NCCL_P2P_LEVEL: value, NCCL_NET_GDR_LEVEL: value });
+      expect(v.ok, value).toBe(true);
+      expect(v.normalized).toEqual({ NCCL_NET_GDR_LEVEL: level, NCCL_P2P_LEVEL: level });
+    }
+    expect(check({ NCCL_P2P_LEVEL: '5' }).warnings[0].message).toMatch(/above 4, which NCCL reads as SYS/);
+  });
+
+  it('compares level names case-sensitively, and reads names only from 2.6', () => {
+    expect(check({ NCCL_P2P_LEVEL: 'sys' }).errors[0]).toMatchObject({ token: 'sys', suggestion: 'SYS', message: expect.stringMatching(/case-sensitively.*ignores it/) });
+    expect(check({ NCCL_P2P_LEVEL: 'NVB' }).warnings[0].message).toMatch(/accepts this path type, but its documentation does not list it/);
+    expect(check({ NCCL_P2P_LEVEL: 'NVL' }, '2.5.6').errors[0].message).toMatch(/reads the level as an integer .* gets 0 \(LOC\)/);
+  });
+
+  it('enumerations: strcmp ones refuse other cases, strcasecmp ones normalize', () => {
+    expect(check({ NCCL_DEBUG: 'info' }).normalized).toEqual({ NCCL_DEBUG: 'INFO' });
+    expect(check({ NCCL_SOCKET_FAMILY: 'af_inet6' }).errors[0]).toMatchObject({ suggestion: 'AF_INET6' });
+    expect(check({ NCCL_NETDEVS_POLICY: 'max:2' }).normalized).toEqual({ NCCL_NETDEVS_POLICY: 'MAX:2' });
+    expect(check({ NCCL_NETDEVS_POLICY: 'MAX:0' }).ok).toBe(false);
+    expect(check({ NCCL_CTA_POLICY: 'efficiency|zero' }).normalized).toEqual({ NCCL_CTA_POLICY: 'EFFICIENCY|ZERO' });
+    expect(check({ NCCL_CTA_POLICY: '1' }, '2.27.3').ok).toBe(true);
+    expect(check({ NCCL_CTA_POLICY: 'EFFICIENCY' }, '2.28.9').errors[0].message).toMatch(/policy names need NCCL >= 2\.29/);
+  });
+
+  it('knows every debug subsystem, ALLOC_HOST and DESTROY included, and never strips unknown ones', () => {
+    expect(check({ NCCL_DEBUG_SUBSYS: 'INIT,ALLOC_HOST,DESTROY,RAS' }).ok).toBe(true);
+    // Before 2.30 NCCL skips an unknown name and applies the rest: a warning, the name kept.
+    const old = check({ NCCL_DEBUG_SUBSYS: 'init,TUNNING' }, '2.21.5');
+    expect(old.ok).toBe(true);
+    expect(old.normalized.NCCL_DEBUG_SUBSYS).toBe('INIT,TUNNING');
+    expect(old.warnings[0]).toMatchObject({ token: 'TUNNING', suggestion: 'TUNING' });
+    expect(check({ NCCL_DEBUG_SUBSYS: 'DESTROY' }, '2.29.7').warnings[0].message).toMatch(/DESTROY needs NCCL >= 2\.30\.3/);
+    // From 2.30 one unknown name voids the whole value.
+    const now = check({ NCCL_DEBUG_SUBSYS: 'INIT,TUNNING' });
+    expect(now.ok).toBe(false);
+    expect(now.errors[0].message).toMatch(/ignores the whole value and uses its default \(INIT,BOOTSTRAP,ENV\)/);
+  });
+
+  it('reads NCCL_IB_HCA as NCCL does: rail/plane since 2.30.5, ^= only at the start', () => {
+    expect(check({ NCCL_IB_HCA: '=mlx5_0:1:0:0,mlx5_1:1:0:1' }).ok).toBe(true);
+    expect(check({ NCCL_IB_HCA: '=mlx5_0::0:0,mlx5_1::0:1' }).ok).toBe(true);
+    const old = check({ NCCL_IB_HCA: '=mlx5_0::0:0' }, '2.21.5');
+    expect(old.errors[0].message).toMatch(/empty port is read as port 0 by NCCL 2\.21\.5/);
+    expect(check({ NCCL_IB_HCA: '=mlx5_0:1:0:0' }, '2.21.5').warnings[0].message).toMatch(/ignores the rail\/plane fields/);
+    const second = check({ NCCL_IB_HCA: '^=mlx5_0,^=mlx5_1' });
+    expect(second.ok).toBe(true);
+    expect(second.warnings[0]).toMatchObject({ token: '^=mlx5_1', suggestion: '^=mlx5_0,mlx5_1' });
+    expect(second.warnings[0].message).toMatch(/NOT excluded/);
+    expect(check({ NCCL_IB_HCA: '=^mlx5_0' }).ok).toBe(false);
+    expect(check({ NCCL_IB_HCA: 'mlx5_0:x' }).errors[0]).toMatchObject({ token: 'mlx5_0:x', message: expect.stringMatching(/not a positive integer/) });
+    expect(check({ NCCL_IB_HCA: 'mlx5_1' }).warnings[0].message).toMatch(/prefix: it also matches mlx5_10/);
+  });
+
+  it('reads interface lists, skipping stray commas like NCCL', () => {
+    const v = check({ NCCL_SOCKET_IFNAME: 'eth0,,eth1' });
+    expect(v.ok).toBe(true);
+    expect(v.warnings.map((w) => w.token)).toContain(',');
+    expect(check({ NCCL_SOCKET_IFNAME: 'eth0, eth1' }).errors[0].token).toBe(' eth1');
+  });
+
+  it('refuses paths with ~, which NCCL does not expand', () => {
+    expect(check({ NCCL_CONF_FILE: '~/nccl.conf' }).errors[0].message).toMatch(/does not expand "~"/);
+    expect(check({ NCCL_DEBUG_FILE: '/tmp/nccl.log' }).warnings[0].message).toMatch(/no %h or %p/);
+  });
+});
+
+describe('variables and releases', () => {
+  it('keeps every name as given: aliases stay, deprecated names are not renamed, removed ones not dropped', () => {
+    const v = check({ NCCL_MIN_NRINGS: '4', NCCL_MAX_NCHANNELS: '16', NCCL_LL_THRESHOLD: '0', NCCL_PROTO: 'simple' });
+    expect(v.ok).toBe(true);
+    expect(v.normalized).toEqual({ NCCL_LL_THRESHOLD: '0', NCCL_MAX_NCHANNELS: '16', NCCL_MIN_NRINGS: '4', NCCL_PROTO: 'Simple' });
+    const byVar = Object.fromEntries(v.warnings.map((w) => [w.variable, w]));
+    expect(byVar.NCCL_MIN_NRINGS.message).toMatch(/still reads it as an alias of NCCL_MIN_NCHANNELS/);
+    expect(byVar.NCCL_MAX_NCHANNELS).toMatchObject({ suggestion: 'NCCL_MAX_CTAS' });
+    expect(byVar.NCCL_LL_THRESHOLD).toMatchObject({ suggestion: 'NCCL_PROTO', message: expect.stringMatching(/does not read NCCL_LL_THRESHOLD .* since 2\.5\.6/) });
+    expect(v.variables.find((x) => x.name === 'NCCL_LL_THRESHOLD')!.status).toBe('removed');
+  });
+
+  it('answers for the release asked for: WORK_FIFO_DEPTH until 2.21, WORK_FIFO_BYTES and CONF_FILE after', () => {
+    expect(check({ NCCL_WORK_FIFO_DEPTH: '65536' }, '2.21.5').warnings).toEqual([]);
+    expect(check({ NCCL_WORK_FIFO_DEPTH: '65536' }, '2.22.3').warnings[0]).toMatchObject({ suggestion: 'NCCL_WORK_FIFO_BYTES' });
+    expect(check({ NCCL_WORK_FIFO_BYTES: '1048576' }, '2.21.5').warnings[0].message).toMatch(/does not read NCCL_WORK_FIFO_BYTES \(it appeared in 2\.22\.3\)/);
+    const conf = check({ NCCL_CONF_FILE: '/shared/nccl.conf' }, '2.21.5');
+    expect(conf.variables[0].status).toBe('not-yet');
+    expect(check({ NCCL_CONF_FILE: '/shared/nccl.conf' }, '2.23.4').warnings).toEqual([]);
+    expect(check({}).nccl_version).toBe('2.30.7');
+  });
+
+  it('models the variables the old table missed', () => {
+    const v = check({ NCCL_P2P_PXN_LEVEL: '1', NCCL_CTA_POLICY: 'EFFICIENCY', NCCL_NETDEVS_POLICY: 'ALL', NCCL_IB_OOO_RQ: '1', NCCL_DMABUF_ENABLE: '0', NCCL_P2P_DIRECT_DISABLE: '1' });
+    expect(v.ok).toBe(true);
+    expect(v.warnings.filter((w) => /not read|not a known/.test(w.message))).toEqual([]);
+    expect(v.variables.every((x) => x.status === 'current')).toBe(true);
+  });
+
+  it('warns about unknown names with a suggestion and keeps them; case errors are errors', () => {
+    const v = check({ NCCL_ALOG: 'Ring', NCCL_BUFSIZE: '1048576', ALGO: 'Ring', CUDA_VISIBLE_DEVICES: '0,1' });
     expect(v.ok).toBe(true);
     expect(v.warnings.map((w) => [w.variable, w.suggestion])).toEqual([
       ['ALGO', 'NCCL_ALGO'],
@@ -136,48 +232,39 @@ describe('validateNcclEnv', () => {
       ['NCCL_BUFSIZE', 'NCCL_BUFFSIZE'],
     ]);
     expect(v.normalized).toMatchObject({ NCCL_ALOG: 'Ring', CUDA_VISIBLE_DEVICES: '0,1' });
-    expect(v.variables.find((x) => x.name === 'NCCL_COMM_ID')!.status).toBe('current');
     expect(v.variables.find((x) => x.name === 'CUDA_VISIBLE_DEVICES')!.status).toBe('not-nccl');
+    expect(check({ nccl_algo: 'Ring' }).errors[0]).toMatchObject({ token: 'nccl_algo', suggestion: 'NCCL_ALGO' });
+    expect(check({ NCCL_COMM_ID: 'host:1234' }).variables[0].status).toBe('current');
   });
 
-  it('describes what NCCL does with out-of-list thread counts and octal-looking numbers', () => {
-    const v = validateNcclEnv({ NCCL_NTHREADS: '100', NCCL_IB_QPS_PER_CONNECTION: '010' });
-    expect(v.normalized).toMatchObject({ NCCL_NTHREADS: '512', NCCL_IB_QPS_PER_CONNECTION: '8' });
-    const text = v.warnings.map((w) => w.message).join(' ');
-    expect(text).toMatch(/NCCL_NTHREADS=100 .* silently uses 512/);
-    expect(text).toMatch(/"010" has a leading 0: NCCL reads it as octal \(8\)/);
-    expect(parseNcclInt('0x10')).toBe(16);
-    expect(parseNcclInt('1e3')).toBeNull();
-  });
-
-  it('checks rules across variables', () => {
-    expect(validateNcclEnv({ NCCL_MIN_CTAS: '16', NCCL_MAX_CTAS: '8' }).errors[0]).toMatchObject({ variable: 'NCCL_MIN_CTAS/NCCL_MAX_CTAS' });
-    expect(validateNcclEnv({ NCCL_MAX_NCHANNELS: '8', NCCL_MAX_CTAS: '16' }).errors[0].message).toMatch(/Both NCCL_MAX_NCHANNELS=8 and its replacement/);
-    expect(validateNcclEnv({ NCCL_SOCKET_NTHREADS: '16', NCCL_NSOCKS_PERTHREAD: '8' }).errors[0].message).toMatch(/128 exceeds 64/);
+  it('says what NCCL does when variables meet', () => {
+    expect(check({ NCCL_MIN_CTAS: '16', NCCL_MAX_CTAS: '8' }).warnings[0].message).toMatch(/minimum channel count \(16\) is above the maximum \(8\): NCCL sets both to 8/);
+    expect(check({ NCCL_MAX_NCHANNELS: '8', NCCL_MAX_CTAS: '16' }).warnings.map((w) => w.message).join(' ')).toMatch(/uses the more restrictive \(the lower\) value/);
+    expect(check({ NCCL_MIN_NRINGS: '4', NCCL_MIN_NCHANNELS: '8' }).warnings.map((w) => w.message).join(' ')).toMatch(/NCCL_MIN_NRINGS=4 is ignored: NCCL_MIN_NCHANNELS is set/);
+    expect(check({ NCCL_SOCKET_NTHREADS: '16', NCCL_NSOCKS_PERTHREAD: '8' }).warnings[0].message).toMatch(/= 128 exceeds 64: NCCL lowers the sockets per thread to 4/);
   });
 
   it('warns when a global algorithm leaves other collectives nothing, and when LL128 is forced', () => {
-    const tree = validateNcclEnv({ NCCL_ALGO: 'Tree' });
+    const tree = check({ NCCL_ALGO: 'Tree' });
     expect(tree.ok).toBe(true);
     expect(tree.warnings[0].message).toMatch(/no supported algorithm\/protocol for Broadcast, Reduce, AllGather, ReduceScatter/);
-    expect(validateNcclEnv({ NCCL_ALGO: 'allreduce:tree' }).warnings).toEqual([]);
-    expect(validateNcclEnv({ NCCL_ALGO: 'NVLS', NCCL_PROTO: 'LL' }).warnings[0].message).toMatch(/AllReduce/);
-    const ll128 = validateNcclEnv({ NCCL_PROTO: '^LL' });
-    expect(ll128.warnings.map((w) => w.token)).toContain('LL128');
-    expect(validateNcclEnv({ NCCL_PROTO: '^LL128' }).warnings).toEqual([]);
+    expect(check({ NCCL_ALGO: 'allreduce:tree' }).warnings).toEqual([]);
+    expect(check({ NCCL_ALGO: 'NVLS', NCCL_PROTO: 'LL' }).warnings[0].message).toMatch(/AllReduce/);
+    expect(check({ NCCL_PROTO: '^LL' }).warnings.map((w) => w.token)).toContain('LL128');
+    expect(check({ NCCL_PROTO: '^LL128' }).warnings).toEqual([]);
   });
 
   it('flags debug-only and dangerous settings', () => {
-    const v = validateNcclEnv({ NCCL_P2P_DISABLE: '1', NCCL_IB_TIMEOUT: '22' });
+    const v = check({ NCCL_P2P_DISABLE: '1', NCCL_LEGACY_CUDA_REGISTER: '1', NCCL_IB_TIMEOUT: '22' });
     expect(v.ok).toBe(true);
     expect(v.warnings.map((w) => [w.variable, w.message.match(/debug-only|dangerous/)?.[0]])).toEqual([
-      ['NCCL_IB_TIMEOUT', 'dangerous'],
+      ['NCCL_LEGACY_CUDA_REGISTER', 'dangerous'],
       ['NCCL_P2P_DISABLE', 'debug-only'],
     ]);
   });
 
   it('refuses values no environment can carry', () => {
-    expect(validateNcclEnv({ NCCL_ALGO: 'Ring\nNCCL_PROTO=LL' }).errors[0].message).toMatch(/newline/);
-    expect(validateNcclEnv({ 'NCCL-ALGO': 'Ring' }).errors[0].message).toMatch(/not a valid environment variable name/);
+    expect(check({ NCCL_ALGO: 'Ring\nNCCL_PROTO=LL' }).errors[0].message).toMatch(/newline/);
+    expect(check({ 'NCCL-ALGO': 'Ring' }).errors[0].message).toMatch(/not a valid environment variable name/);
   });
 });
