@@ -6,19 +6,17 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../core/config.js';
-import { errorMessage } from '../../core/errors.js';
 import type { JobContext } from '../../core/jobs.js';
 import type { Store } from '../../core/store.js';
-import { effectiveEnv, recordedConfig } from '../run/env.js';
-import { recordNcclRun } from '../run/history.js';
 import { ncclCollectiveOf } from '../params/lists.js';
-import { saveProfile } from '../env/profiles.js';
-import { bandStandings, sizeStandings, standings, type SizeStanding, type Standing, type Trial } from './ranking.js';
-import { confBody } from '../env/render.js';
+import { effectiveEnv } from '../run/env.js';
+import { recordNcclRun } from '../run/history.js';
+import { bandStandings, sizeStandings, standings, type Standing, type Trial } from './ranking.js';
+import { confidence, exportSweep, pct } from './exports.js';
 import { runNcclTests, type RunSpec } from '../run/runner.js';
 import type { RunResult, SweepResult } from '../schemas.js';
 import type { SweepPlan } from './plan.js';
-import { csvRanges, tunerChoice, tunerCsv, type TunerChoice } from './tuner-csv.js';
+import { rowSizeOfLogged } from './tuner-csv.js';
 
 export interface SweepSpec {
   test: Omit<RunSpec, 'env' | 'envWarnings'>;
@@ -89,7 +87,7 @@ export async function runSweep(config: Config, store: Store, spec: SweepSpec, jo
         objective: run.status === 'ok' ? result.objective.value : null,
         bands: Object.fromEntries(result.bands.filter((b) => b.busbw_mean_gbps !== null).map((b) => [b.band, b.busbw_mean_gbps as number])),
         bySize: run.status === 'ok' ? outcome.bySize : new Map(),
-        choices: new Map(result.nccl_choices.map((ch) => [ch.bytes, { algorithm: ch.algorithm, protocol: ch.protocol, channels: ch.channels }])),
+        choices: choicesBySize(result),
       });
       job.log(`[tuneloop] trial ${n}/${planned} ${c.label}: ${result.summary}`);
       if (run.status !== 'ok' && run.status !== 'canceled' && !c.isDefault && repeat === 0) {
@@ -105,7 +103,8 @@ export async function runSweep(config: Config, store: Store, spec: SweepSpec, jo
   const defaultStanding = ranking.find((s) => s.config_index === 0)!;
   if (defaultStanding.n === 0) notes.push('The default never produced a bus bandwidth: margins cannot be computed. Check the default run in trials_file.');
   const winner = pickWinner(ranking, defaultStanding.n, spec.minGain);
-  const exports = exportResults(store, spec, job, trials, winner, lastDefault, notes);
+  const topology = { nodes: lastDefault?.topology.nodes ?? null, ranks: lastDefault?.topology.ranks ?? null };
+  const exports = exportSweep(store, job, { plan, collective: test.collective, trials, winner, minGain: spec.minGain, topology, saveProfile: spec.saveProfile, refuted }, notes);
   const ok = trials.filter((t) => t.status === 'ok').length;
   return {
     summary: summaryLine(test.collective, winner, defaultStanding, n, planned),
@@ -120,11 +119,22 @@ export async function runSweep(config: Config, store: Store, spec: SweepSpec, jo
     winner,
     skipped: plan.skipped,
     exports,
-    topology: { nodes: lastDefault?.topology.nodes ?? null, ranks: lastDefault?.topology.ranks ?? null },
+    topology,
     versions: lastDefault?.versions ?? results[0]?.result.versions ?? { nccl: null, nccl_tests: null },
     run_ids: trials.map((t) => t.runId).filter((id): id is number => id !== null),
     trials_file: trialsFile,
   };
+}
+
+/** What NCCL logged it chose, keyed by the nccl-tests row size (see rowSizeOfLogged). */
+function choicesBySize(result: RunResult): Trial['choices'] {
+  const choices: Trial['choices'] = new Map();
+  const collective = ncclCollectiveOf(result.collective);
+  for (const ch of result.nccl_choices.filter((c) => c.collective === null || c.collective === collective)) {
+    const size = rowSizeOfLogged(ch, result.topology.ranks);
+    if (size !== null) choices.set(size, { algorithm: ch.algorithm, protocol: ch.protocol, channels: ch.channels });
+  }
+  return choices;
 }
 
 /** The first `max` standings, plus the default's wherever it ranked. */
@@ -146,68 +156,7 @@ function refuted(s: { n: number; verdict: string }, defaultN: number): boolean {
   return s.n >= CONFIRMABLE_N && defaultN >= CONFIRMABLE_N && s.verdict !== 'better';
 }
 
-function exportResults(store: Store, spec: SweepSpec, job: JobContext, trials: Trial[], winner: Standing | null, lastDefault: RunResult | null, notes: string[]): SweepResult['exports'] {
-  const { plan, test } = spec;
-  const header = `Written by tuneloop nccl_sweep (job ${job.id}) for ${test.collective}, ${new Date().toISOString()}.`;
-  let ncclConf: SweepResult['exports']['nccl_conf'] = null;
-  let savedProfile: string | null = null;
-  if (winner) {
-    const env = recordedConfig(plan.configs[winner.config_index].env).config;
-    const body = confBody(env, `${header}\nOverall winner: ${winner.label}, ${pct(winner.margin_vs_default)} bus bandwidth over the untuned default (${confidence(winner)}).`);
-    const path = join(job.dir, 'nccl.conf');
-    writeFileSync(path, body);
-    ncclConf = { path, body };
-    if (spec.saveProfile) savedProfile = trySaveProfile(store, spec.saveProfile, env, winner, job.id, notes);
-  } else {
-    notes.push(`No config beat the default by at least ${pct(spec.minGain)} on the objective: no nccl.conf written.`);
-  }
-  const collective = ncclCollectiveOf(test.collective);
-  if (!collective) {
-    notes.push(`NCCL's example tuner plugin tunes broadcast, reduce, allgather, reducescatter and allreduce only: no CSV for ${test.collective}.`);
-    return { tuner_csv: null, nccl_conf: ncclConf, saved_profile: savedProfile, notes };
-  }
-  const eligible = sizeStandings(plan.configs, trials, (c, size) => tunerChoice(c, collective, trials, size) !== null);
-  const winners = new Map<number, { choice: TunerChoice; standing: SizeStanding }>();
-  for (const s of eligible) {
-    if (s.winner_index === 0 || s.margin_vs_default === null || s.margin_vs_default < spec.minGain) continue;
-    const n = trials.filter((t) => t.config === s.winner_index && t.status === 'ok').length;
-    const defaultN = trials.filter((t) => t.config === 0 && t.status === 'ok').length;
-    if (refuted({ n, verdict: s.verdict }, defaultN)) continue;
-    winners.set(s.bytes, { choice: tunerChoice(plan.configs[s.winner_index], collective, trials, s.bytes)!, standing: s });
-  }
-  const ranges = csvRanges(eligible.map((s) => s.bytes), winners);
-  if (ranges.length === 0) {
-    notes.push('No size had a tuner-expressible config (one algorithm and one protocol, optionally pinned channels) beating the default: no CSV written.');
-    return { tuner_csv: null, nccl_conf: ncclConf, saved_profile: savedProfile, notes };
-  }
-  const topology = { nodes: lastDefault?.topology.nodes ?? null, ranks: lastDefault?.topology.ranks ?? null };
-  const body = tunerCsv(collective, ranges, topology, `${header}\nPer-size winners; nNodes/nRanks match the measured topology. Use: NCCL_TUNER_PLUGIN=<libnccl-tuner-example.so> NCCL_TUNER_CONFIG_FILE=<this file>.`);
-  const path = join(job.dir, 'nccl_tuner.csv');
-  writeFileSync(path, body);
-  notes.push('CSV ranges extend from 0 below the smallest measured size and to 4294967295 above the largest.');
-  return { tuner_csv: { path, body, ranges: ranges.length }, nccl_conf: ncclConf, saved_profile: savedProfile, notes };
-}
-
-function trySaveProfile(store: Store, name: string, env: Record<string, string>, winner: Standing, jobId: string, notes: string[]): string | null {
-  try {
-    saveProfile(store, { name, env, description: `nccl_sweep ${jobId} winner: ${winner.label} (${pct(winner.margin_vs_default)} over default)` });
-    return name;
-  } catch (error) {
-    notes.push(`The winner was not saved as profile "${name}": ${errorMessage(error)}`);
-    return null;
-  }
-}
-
 function summaryLine(collective: string, winner: Standing | null, def: Standing, n: number, planned: number): string {
   const base = `${collective} sweep, ${n}/${planned} trials; default ${def.median_gbps?.toFixed(2) ?? '?'} GB/s`;
   return winner ? `${base}; winner ${winner.label}: ${winner.median_gbps?.toFixed(2)} GB/s (${pct(winner.margin_vs_default)}, ${confidence(winner)})` : `${base}; nothing beat the default`;
-}
-
-/** How far to trust a winner (pickWinner already dropped those that enough repeats refute). */
-function confidence(s: Standing): string {
-  return s.verdict === 'better' ? `confirmed by compare() over ${s.n} runs each` : `not confirmed: ${s.n} run(s); about ${CONFIRMABLE_N} repeats per config let compare() decide`;
-}
-
-function pct(x: number | null): string {
-  return x === null ? '?' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 }

@@ -66,7 +66,7 @@ export const envFields = {
   inherit_env: z.boolean().default(false).describe("Keep the server's own NCCL_* environment. Default: removed, so runs are exactly the recorded config."),
   allow_invalid: z.boolean().default(false).describe('Run even when validation reports errors (e.g. a newer NCCL accepts a value this table does not know).'),
   nccl_version: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional().describe('NCCL release to validate against (e.g. "2.21.5"); default: current NCCL.'),
-  log_nccl_choices: z.boolean().default(false).describe('Add NCCL_DEBUG=INFO and NCCL_DEBUG_SUBSYS=INIT,TUNING to report the algorithm/protocol/channels NCCL chose (one log line per call).'),
+  log_nccl_choices: z.boolean().default(false).describe('Set NCCL_DEBUG=INFO and add INIT,TUNING to NCCL_DEBUG_SUBSYS to report the algorithm/protocol/channels NCCL chose per size (NCCL 2.20+; channel counts from 2.24); a sweep needs it to write the channel counts in force into the tuner CSV.'),
 };
 
 export const measureFields = {
@@ -112,8 +112,15 @@ export function resolveRunEnv(runtime: Runtime, args: EnvArgs): { env: NcclEnv; 
     throw new UserError(`env has unusable entries: ${unusable.map(([k]) => JSON.stringify(k)).join(', ')}.`, 'Names are letters, digits and _ (not starting with a digit); values cannot contain NUL.');
   }
   if (args.log_nccl_choices) {
-    explicit.NCCL_DEBUG ??= 'INFO';
-    explicit.NCCL_DEBUG_SUBSYS ??= 'INIT,TUNING';
+    // INFO level and the INIT and TUNING subsystems: channel counts and per-call choices.
+    if (!/^(INFO|TRACE)$/i.test(explicit.NCCL_DEBUG ?? '')) explicit.NCCL_DEBUG = 'INFO';
+    const subsys = explicit.NCCL_DEBUG_SUBSYS;
+    if (subsys === undefined) explicit.NCCL_DEBUG_SUBSYS = 'INIT,TUNING';
+    else if (!subsys.startsWith('^')) {
+      const names = subsys.split(',').filter(Boolean);
+      const missing = ['INIT', 'TUNING'].filter((n) => !names.some((x) => x.toUpperCase() === n || x.toUpperCase() === 'ALL'));
+      explicit.NCCL_DEBUG_SUBSYS = [...names, ...missing].join(',');
+    }
   }
   const validation = validateNcclEnv(explicit, { ncclVersion: args.nccl_version });
   if (!validation.ok && !args.allow_invalid) {

@@ -82,8 +82,12 @@ describe('a local run', () => {
     expect(r.env).toMatchObject({ NCCL_DEBUG: 'INFO', NCCL_DEBUG_SUBSYS: 'INIT,TUNING' });
     expect(r.channels).toEqual({ coll: 8, collnet: 8, nvls: 0, p2p: 8 });
     expect(r.nccl_choices).toHaveLength(9);
-    expect(r.nccl_choices[0]).toEqual({ collective: 'AllReduce', bytes: 1024, algorithm: 'Tree', protocol: 'LL128', channels: 8, calls: 6, mixed: false });
-    expect(r.nccl_choices.at(-1)).toMatchObject({ bytes: 67108864, algorithm: 'Ring', protocol: 'LL128' });
+    // Small messages run on fewer channels than the communicator has: the per-call line says so.
+    expect(r.nccl_choices[0]).toEqual({ collective: 'AllReduce', bytes: 1024, algorithm: 'Tree', protocol: 'LL128', channels: 1, calls: 6, mixed: false });
+    expect(r.nccl_choices.at(-1)).toMatchObject({ bytes: 67108864, algorithm: 'Ring', protocol: 'LL128', channels: 8 });
+    // NCCL 2.20-2.23 print numeric ids and no channels.
+    const old = await run({ ...small, log_nccl_choices: true, env: { FAKE_NCCL_VERSION: '2.22.3' } });
+    expect(old.nccl_choices[0]).toMatchObject({ collective: null, bytes: 1024, algorithm: 'Tree', protocol: 'LL128', channels: null });
   });
 
   it("removes the server's own NCCL_* variables unless inherit_env, and says so", async () => {

@@ -1,8 +1,6 @@
-/** Sweep planning and the tuner CSV's byte ranges (the sweep itself runs in sweep.test.ts). */
+/** Sweep planning (the sweep itself runs in sweep.test.ts, the tuner CSV in tuner-csv.test.ts). */
 import { describe, expect, it } from 'vitest';
 import { expandGrid, planSweep } from '../../../src/nccl/sweep/plan.js';
-import { csvRanges, tunerCsv, type TunerChoice } from '../../../src/nccl/sweep/tuner-csv.js';
-import type { SizeStanding } from '../../../src/nccl/sweep/ranking.js';
 
 describe('planSweep', () => {
   it('expands a grid in order', () => {
@@ -40,28 +38,5 @@ describe('planSweep', () => {
       ['NCCL_PROTO=Simple', 'over the run budget (max_runs 5, repeats 2)'],
     ]);
     expect(() => planSweep({ base: {}, configs: [{ NCCL_PROTO: 'LL' }], repeats: 3, maxRuns: 5 })).toThrow(/max_runs 5 with repeats 3 leaves no room beyond the default/);
-  });
-});
-
-describe('tuner CSV ranges', () => {
-  const standing = (bytes: number, winner: string): SizeStanding => ({ bytes, winner, winner_index: 1, busbw_gbps: 1, default_busbw_gbps: 0.5, margin_vs_default: 1, verdict: 'better' });
-  const ll: TunerChoice = { algorithm: 'Tree', protocol: 'LL', channels: 2 };
-  const simple: TunerChoice = { algorithm: 'Ring', protocol: 'Simple', channels: -1 };
-
-  it('covers (previous size, size], merges equal neighbours, leaves default-won sizes out', () => {
-    const sizes = [1024, 4096, 16384, 65536];
-    const winners = new Map([
-      [1024, { choice: ll, standing: standing(1024, 'a') }],
-      [4096, { choice: ll, standing: standing(4096, 'a') }],
-      [65536, { choice: simple, standing: standing(65536, 'b') }],
-    ]);
-    const ranges = csvRanges(sizes, winners);
-    expect(ranges.map((r) => [r.min_bytes, r.max_bytes, r.choice.protocol])).toEqual([
-      [0, 4096, 'LL'],
-      [16385, 4294967295, 'Simple'],
-    ]);
-    expect(tunerCsv('AllReduce', ranges, { nodes: 2, ranks: 16 }, 'header')).toBe(
-      '# header\n# collective,min_bytes,max_bytes,algorithm,protocol,channels,nNodes,nRanks,numPipeOps,regBuff\nallreduce,0,4096,tree,ll,2,2,16,-1,-1\nallreduce,16385,4294967295,ring,simple,-1,2,16,-1,-1\n',
-    );
   });
 });

@@ -9,6 +9,7 @@ import { connectInMemory, textOf } from '../../helpers/runtime.js';
 // @ts-expect-error: the fixture is plain JavaScript
 import { simulate } from '../../fixtures/nccl/model.mjs';
 import { FAKE_BIN } from '../fake.js';
+import { getCollInfo, loadConfig } from './example-tuner.js';
 
 const { call } = await connectInMemory({ TUNELOOP_NCCL_TESTS_DIR: FAKE_BIN });
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -73,30 +74,68 @@ describe('a sweep over a grid and explicit configs', async () => {
     expect(profile.env).toEqual({ NCCL_BUFFSIZE: '8388608', NCCL_MIN_CTAS: '16', NCCL_PROTO: 'Simple' });
   });
 
-  it('exports per-size winners in the example tuner CSV format, with what NCCL actually ran', () => {
+  it('exports a tuner CSV from which the example plugin reproduces every measured choice, channels included', () => {
     const csv = r.exports.tuner_csv;
     expect(csv.body).toContain('# collective,min_bytes,max_bytes,algorithm,protocol,channels,nNodes,nRanks,numPipeOps,regBuff\n');
     const lines = csv.body.split('\n').filter((l: string) => l && !l.startsWith('#'));
     expect(lines).toHaveLength(csv.ranges);
-    let previousMax = -1;
-    for (const line of lines) {
-      const [coll, min, max, algo, proto, channels, nNodes, nRanks, pipe, reg] = line.split(',');
-      expect([coll, nNodes, nRanks, pipe, reg]).toEqual(['allreduce', '1', '2', '-1', '-1']);
-      expect(Number(min)).toBeGreaterThan(previousMax);
-      previousMax = Number(max);
-      expect(['tree', 'ring']).toContain(algo);
-      expect(['ll', 'll128', 'simple']).toContain(proto);
-      // The line's choice is what the model runs for the per-size winner at the range's top size.
-      const size = Number(max) === 4294967295 ? sizes.at(-1)! : Number(max);
-      const winner = r.per_size.find((p: { bytes: number }) => p.bytes === size);
-      if (winner.winner_index !== 0 && !winner.winner.includes('BUFFSIZE')) {
-        const cfg = candidates.find((c) => label(c) === winner.winner)!;
-        const modelRow = simulate('all_reduce', cfg, [size], 2)[0];
-        expect([algo, proto, Number(channels)]).toEqual([modelRow.algorithm.toLowerCase(), modelRow.protocol.toLowerCase(), Number(channels) === -1 ? -1 : modelRow.channels]);
-      }
+    for (const line of lines) expect(line.split(',')[5]).not.toBe('-1');
+    const plugin = loadConfig(csv.body);
+    const expressible = candidates.filter((c) => !('NCCL_BUFFSIZE' in c));
+    let tuned = 0;
+    for (const size of sizes) {
+      const at = (c: Record<string, string>) => simulate('all_reduce', c, [size], 2)[0];
+      const best = expressible.map((c) => ({ c, row: at(c) })).sort((a, b) => b.row.busbw - a.row.busbw)[0];
+      const wins = best.row.busbw / at({}).busbw - 1 >= 0.02;
+      if (wins) tuned++;
+      const expected = wins ? best.row : at({});
+      expect(getCollInfo(plugin, { nNodes: 1, nRanks: 2 }, { collType: 'allreduce', nBytes: BigInt(size) }), `${size} B`).toEqual({
+        algorithm: expected.algorithm.toLowerCase(),
+        protocol: expected.protocol.toLowerCase(),
+        nChannels: expected.channels,
+      });
     }
+    expect(tuned).toBeGreaterThan(0);
+    // The default runs small messages on fewer channels than large ones: the CSV keeps that.
+    expect(new Set(sizes.map((s) => getCollInfo(plugin, { nNodes: 1, nRanks: 2 }, { collType: 'allreduce', nBytes: BigInt(s) }).nChannels)).size).toBeGreaterThan(1);
     expect(lines[0]).toMatch(/^allreduce,0,/);
+    expect(lines.at(-1)).toMatch(/,18446744073709551615,/);
+    expect(r.exports.notes.join(' ')).toMatch(/runs every AllReduce size and every other collective it has no line for on ONE channel/);
     expect(r.per_size).toHaveLength(9);
+  });
+
+  it('sweeps up to 16 GiB into 64-bit ranges the plugin matches at every size', async () => {
+    const big = await sweep({ ...test, min_bytes: '1G', max_bytes: '16G', step_factor: 2, grid: { NCCL_PROTO: ['LL128', 'Simple'], NCCL_MIN_CTAS: ['12', '16'] }, log_nccl_choices: true });
+    const plugin = loadConfig(big.exports.tuner_csv.body);
+    const bigSizes = [1, 2, 4, 8, 16].map((g) => g * 1024 ** 3);
+    expect(big.per_size.map((p: { bytes: number }) => p.bytes)).toEqual(bigSizes);
+    for (const line of big.exports.tuner_csv.body.split('\n').filter((l: string) => l && !l.startsWith('#'))) {
+      const [, min, max] = line.split(',');
+      expect(BigInt(min) <= BigInt(max), line).toBe(true);
+    }
+    for (const size of bigSizes) {
+      const p = big.per_size.find((x: { bytes: number }) => x.bytes === size);
+      const config = p.winner_index === 0 ? {} : Object.fromEntries(p.winner.split(' ').map((kv: string) => kv.split('=')));
+      const row = simulate('all_reduce', config, [size], 2)[0];
+      const got = getCollInfo(plugin, { nNodes: 1, nRanks: 2 }, { collType: 'allreduce', nBytes: BigInt(size) });
+      expect(got, `${size}`).toEqual({ algorithm: row.algorithm.toLowerCase(), protocol: row.protocol.toLowerCase(), nChannels: row.channels });
+    }
+  });
+});
+
+describe('tuner CSV for an all-gather', () => {
+  it('maps the per-rank bytes NCCL 2.24+ logs to row sizes, so each size gets its own channel count', async () => {
+    const ag = await sweep({ ...test, collective: 'all_gather', gpus_per_process: 4, min_bytes: '64K', max_bytes: '16M', grid: { NCCL_PROTO: ['LL', 'Simple'] }, log_nccl_choices: true });
+    const plugin = loadConfig(ag.exports.tuner_csv.body);
+    for (const p of ag.per_size as { bytes: number; winner: string; winner_index: number; margin_vs_default: number }[]) {
+      const config = p.winner_index !== 0 && p.margin_vs_default >= 0.02 ? Object.fromEntries(p.winner.split(' ').map((kv) => kv.split('='))) : {};
+      const row = simulate('all_gather', config, [p.bytes], 4)[0];
+      expect(getCollInfo(plugin, { nNodes: 1, nRanks: 4 }, { collType: 'allgather', nBytes: BigInt(p.bytes) }), `${p.bytes}`).toEqual({
+        algorithm: 'ring',
+        protocol: row.protocol.toLowerCase(),
+        nChannels: row.channels,
+      });
+    }
   });
 });
 
