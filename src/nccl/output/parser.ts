@@ -9,7 +9,10 @@
  * - `#wrong` printed with %g (1.04858e+06) or N/A (-c 0);
  * - mpirun --tag-output prefixes ([1,0]<stdout>:) and srun --label prefixes (0: );
  * - NCCL INFO/WARN lines interleaved anywhere (see nccl-log.ts);
- * - output cut short (no footer: `truncated`), failure lines and launcher messages.
+ * - output cut short (no footer: `truncated`), failure lines and launcher messages;
+ * - "# Reducing maxBytes to N due to memory limitation" (2.10+: the run is complete, only shorter);
+ * - nccl-tests 1.x: "nThread ..." and the footer without '#', a `bytes N type op ... res` header
+ *   and times in milliseconds.
  */
 import { decodeVersionCode, parseChannelMessage, parseNcclLogLine, parseTuningMessage, parseVersionMessage, type TuningLine } from './nccl-log.js';
 import type { FailureLine, ParsedOutput, ResultRow, SideResult, TuningChoice } from './types.js';
@@ -22,7 +25,18 @@ interface Layout {
   lead: string[];
   side: string[];
   timestamp: boolean;
+  /** nccl-tests 1.x printed times in milliseconds. */
+  timeScale?: number;
 }
+
+/** nccl-tests 1.x column names -> the current ones (its `res` is the max deviation, later `error`). */
+const OLD_COLUMN_NAMES: Record<string, string> = { bytes: 'size', N: 'count', op: 'redop', res: 'error' };
+
+/**
+ * Lines nccl-tests 1.x printed without the leading '#' (printf "nThread ...", PRINT(" Out of bounds
+ * values ..."): they are read like the commented ones.
+ */
+const UNCOMMENTED = /^\s*(nThread |Out of bounds values\s*:|Avg bus bandwidth\s*:|Reducing maxBytes to )/;
 
 /** The current layout, used until a header says otherwise. */
 const DEFAULT_LAYOUT: Layout = { lead: ['size', 'count', 'type', 'redop', 'root'], side: ['time', 'algbw', 'busbw', '#wrong'], timestamp: false };
@@ -59,6 +73,7 @@ export class NcclTestsParser {
     tuning: [],
     channels: null,
     json_path: null,
+    max_bytes_reduced_to: null,
     unparsed_rows: [],
     lines: 0,
   };
@@ -104,6 +119,7 @@ export class NcclTestsParser {
     if (i === line.length) return;
     const c = line.charCodeAt(i);
     if (c === 35 /* # */) this.comment(line);
+    else if (UNCOMMENTED.test(line)) this.comment(line, true);
     else if (c >= 48 && c <= 57 && line.indexOf(' NCCL ') === -1 && this.row(line)) return;
     else this.other(line, rank);
   }
@@ -111,25 +127,27 @@ export class NcclTestsParser {
   result(): ParsedOutput {
     const out = this.out;
     out.format = this.format;
+    // Truncated means only that the output ended early: the table started and its footer never came.
     out.truncated = out.table_started && !(out.out_of_bounds || out.avg_busbw || out.concluded);
     out.tuning = aggregateTuning(this.tuningMessages);
     out.tuning.sort((a, b) => (a.collective ?? '').localeCompare(b.collective ?? '') || a.bytes - b.bytes);
     return out;
   }
 
-  private comment(line: string): void {
-    const body = line.slice(line.indexOf('#') + 1).trim();
+  private comment(line: string, uncommented = false): void {
+    const body = uncommented ? line.trim() : line.slice(line.indexOf('#') + 1).trim();
     if (body === '') return;
     const out = this.out;
     if (body.startsWith('Rank ')) {
-      const d = /^Rank\s+(\d+)\s+(?:Group\s+(\d+)\s+)?Pid\s+(\d+)\s+on\s+(\S+)\s+device\s+(\d+)\s+\[([^\]]*)\]\s*(.*)$/.exec(body);
+      // nccl-tests 1.x printed no Group and no Pid.
+      const d = /^Rank\s+(\d+)\s+(?:Group\s+(\d+)\s+)?(?:Pid\s+(\d+)\s+)?on\s+(\S+)\s+device\s+(\d+)\s+\[([^\]]*)\]\s*(.*)$/.exec(body);
       if (d) {
-        out.devices.push({ rank: +d[1], group: d[2] === undefined ? null : +d[2], pid: +d[3], host: d[4], device: +d[5], bus_id: d[6], name: d[7] });
+        out.devices.push({ rank: +d[1], group: d[2] === undefined ? null : +d[2], pid: d[3] === undefined ? null : +d[3], host: d[4], device: +d[5], bus_id: d[6], name: d[7] });
       }
       return;
     }
-    if (body.startsWith('size')) {
-      this.header(body.split(/\s+/));
+    if (body.startsWith('size') || body.startsWith('bytes ')) {
+      this.header(body.split(/\s+/).map((t) => OLD_COLUMN_NAMES[t] ?? t), body.startsWith('bytes '));
       return;
     }
     let m: RegExpExecArray | null;
@@ -144,17 +162,18 @@ export class NcclTestsParser {
     } else if ((m = /^Avg bus bandwidth\s*:\s*(\S+)\s*(OK|FAILED)?/.exec(body))) {
       out.avg_busbw = { value: Number(m[1]), verdict: (m[2] as 'OK' | 'FAILED' | undefined) ?? null };
       if (m[2] === 'FAILED') this.fail('min_bw', line.trim());
-    } else if (body.startsWith('Collective test concluded')) out.concluded = true;
+    } else if ((m = /^Reducing maxBytes to (\d+)/.exec(body))) out.max_bytes_reduced_to = Number(m[1]);
+    else if (body.startsWith('Collective test concluded')) out.concluded = true;
     else if ((m = /^Writing JSON output to (.+)$/.exec(body))) out.json_path = m[1].trim();
     else if (body.startsWith('error:')) this.fail('error', line.trim());
   }
 
-  private header(tokens: string[]): void {
+  private header(tokens: string[], version1 = false): void {
     const first = tokens.findIndex((t) => t === 'time' || t === 'cputime');
     if (first === -1 || !tokens.includes('count')) return;
     const second = tokens.indexOf(tokens[first], first + 1);
     const side = tokens.slice(first, second === -1 ? undefined : second).filter((t) => t !== 'timestamp');
-    this.layout = { lead: tokens.slice(0, first), side, timestamp: tokens.at(-1) === 'timestamp' };
+    this.layout = { lead: tokens.slice(0, first), side, timestamp: tokens.at(-1) === 'timestamp', ...(version1 ? { timeScale: 1000 } : {}) };
     this.out.columns = tokens;
     this.out.table_started = true;
     this.format = side.includes('error') || !this.layout.lead.includes('root') ? 'pre-2.13' : 'current';
@@ -171,11 +190,12 @@ export class NcclTestsParser {
     const tail = layout.timestamp ? 2 : 0;
     let oop: SideResult | null = null;
     let ip: SideResult | null;
+    const scale = layout.timeScale ?? 1;
     if (t.length === lead + 2 * width + tail) {
-      oop = side(t, lead, layout.side);
-      ip = side(t, lead + width, layout.side);
+      oop = side(t, lead, layout.side, scale);
+      ip = side(t, lead + width, layout.side, scale);
     } else if (t.length === lead + width + tail) {
-      ip = side(t, lead, layout.side); // trace replay prints only the in-place half
+      ip = side(t, lead, layout.side, scale); // trace replay prints only the in-place half
     } else return this.unparsed(line);
     const at = (name: string) => {
       const k = layout.lead.indexOf(name);
@@ -262,12 +282,13 @@ export function parseNcclTestsOutput(text: string): ParsedOutput {
   return new NcclTestsParser().pushText(text).result();
 }
 
-function side(t: string[], offset: number, names: string[]): SideResult {
+function side(t: string[], offset: number, names: string[], timeScale: number): SideResult {
   const get = (name: string) => {
     const k = names.indexOf(name);
     return k === -1 ? null : num(t[offset + k]);
   };
-  const time = names.includes('time') ? get('time') : get('cputime');
+  const rawTime = names.includes('time') ? get('time') : get('cputime');
+  const time = rawTime === null ? null : rawTime * timeScale;
   const result: SideResult = { time_us: time, algbw_gbps: get('algbw'), busbw_gbps: get('busbw'), wrong: get('#wrong') };
   if (names.includes('error')) result.max_error = get('error');
   return result;

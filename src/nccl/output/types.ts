@@ -24,7 +24,8 @@ export interface ResultRow {
 export interface DeviceLine {
   rank: number;
   group: number | null;
-  pid: number;
+  /** null for nccl-tests 1.x, which did not print it. */
+  pid: number | null;
   host: string;
   device: number;
   bus_id: string;
@@ -73,6 +74,8 @@ export interface ParsedOutput {
   channels: ChannelCounts | null;
   /** Where nccl-tests said it wrote its -J output. */
   json_path: string | null;
+  /** "# Reducing maxBytes to N due to memory limitation": nccl-tests lowered the largest size to fit GPU memory. */
+  max_bytes_reduced_to: number | null;
   unparsed_rows: string[];
   lines: number;
 }

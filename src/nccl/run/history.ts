@@ -59,6 +59,8 @@ export function recordNcclRun(store: Store, result: Omit<RunResult, 'run_id'>, o
       binary: result.binary,
       min_bytes: options.flags.min_bytes,
       max_bytes: options.flags.max_bytes,
+      max_bytes_measured: result.size_range.measured_max_bytes,
+      max_bytes_reduced: result.size_range.reduced,
       datatype: options.flags.datatype ?? 'float',
       op: options.flags.op ?? 'sum',
       objective_band: result.objective.band,

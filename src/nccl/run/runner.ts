@@ -19,7 +19,7 @@ import { parseNcclTestsJson, scrubJsonEnv, scrubPartialJsonEnv } from '../output
 import { NcclTestsParser } from '../output/parser.js';
 import type { ParsedOutput, ResultRow } from '../output/types.js';
 import type { RunResult } from '../schemas.js';
-import { buildTestArgs, expectedRows, type TestFlags } from './test-args.js';
+import { buildTestArgs, expectedRows, parseSize, type TestFlags } from './test-args.js';
 import type { Problem } from '../params/problem.js';
 import type { EffectiveEnv } from './env.js';
 
@@ -110,7 +110,7 @@ export async function runNcclTests(config: Config, spec: RunSpec, ctx: RunContex
   const devices = parsed.devices.length ? parsed.devices : (json?.devices ?? []);
   const bands = summarizeBands(rows, spec.edges);
   const objective = objectiveOf(bands);
-  const status = statusOf(exec, parsed, rows);
+  const status = statusOf(exec, parsed, rows, json?.out_of_bounds ?? null);
   const hosts = [...new Set(devices.map((d) => d.host))];
   const topology = {
     nodes: hosts.length || prepared.nodes,
@@ -158,7 +158,8 @@ export async function runNcclTests(config: Config, spec: RunSpec, ctx: RunContex
     ],
     nccl_choices: parsed.tuning,
     channels: parsed.channels,
-    truncated: parsed.truncated || (exec.exitCode === 0 && total !== undefined && rows.length < total),
+    truncated: parsed.truncated,
+    size_range: sizeRange(spec.flags, parsed, rows, total),
     env: spec.env.env,
     env_dropped: spec.env.dropped,
     env_warnings: spec.envWarnings,
@@ -181,15 +182,32 @@ function readJsonOutput(requested: string | null, announced: string | null): (Re
   return parsed ? { ...parsed, path } : null;
 }
 
-function statusOf(exec: ExecResult, parsed: ParsedOutput, rows: ResultRow[]): RunResult['status'] {
+function statusOf(exec: ExecResult, parsed: ParsedOutput, rows: ResultRow[], jsonOutOfBounds: { ok: boolean } | null): RunResult['status'] {
   if (exec.canceled) return 'canceled';
   if (exec.timedOut || exec.exitCode === 4) return 'timeout';
+  // A data error is a failure whatever the exit code (old releases exit 0 after "FAILED").
   const wrong = rows.some((r) => (r.out_of_place?.wrong ?? 0) > 0 || (r.in_place?.wrong ?? 0) > 0);
-  if (wrong || parsed.out_of_bounds?.ok === false) return 'invalid';
+  if (wrong || parsed.out_of_bounds?.ok === false || jsonOutOfBounds?.ok === false) return 'invalid';
+  if (parsed.truncated) return 'failed';
   // Below NCCL_TESTS_MIN_BW is still a valid measurement: dropping it would bias history upward.
   const onlyMinBw = exec.exitCode === 7 && parsed.avg_busbw?.verdict === 'FAILED';
   if ((exec.exitCode === 0 || onlyMinBw) && rows.length > 0) return 'ok';
   return 'failed';
+}
+
+/**
+ * The sizes the run measured against those asked for. nccl-tests (2.10+) lowers maxBytes to fit
+ * GPU memory and says "# Reducing maxBytes to N"; a complete run whose rows stop short of the
+ * requested maximum without that line was lowered silently.
+ */
+function sizeRange(flags: TestFlags, parsed: ParsedOutput, rows: ResultRow[], planned: number | undefined): RunResult['size_range'] {
+  const requested = parseSize(flags.max_bytes, 'max_bytes');
+  const measured = rows.length ? Math.max(...rows.map((r) => r.size)) : null;
+  const complete = parsed.table_started && !parsed.truncated;
+  let reduced: RunResult['size_range']['reduced'] = null;
+  if (parsed.max_bytes_reduced_to !== null) reduced = 'announced';
+  else if (complete && measured !== null && planned !== undefined && rows.length < planned && measured < requested) reduced = 'silent';
+  return { requested_max_bytes: requested, measured_max_bytes: measured, reduced, reduced_to: parsed.max_bytes_reduced_to ?? (reduced ? measured : null) };
 }
 
 function exitMeaning(exec: ExecResult): string {
@@ -210,5 +228,9 @@ function summaryLine(r: Omit<RunResult, 'run_id'>): string {
   const version = r.versions.nccl ? `, NCCL ${r.versions.nccl}` : '';
   const objective = r.objective.value !== null ? `busbw ${r.objective.value.toFixed(2)} GB/s over ${r.objective.band} messages (${r.objective.rows} sizes)` : 'no bus bandwidth measured';
   const exit = r.status === 'ok' ? '' : `; exit ${r.exit.code ?? r.exit.signal ?? '?'}: ${r.exit.meaning}`;
-  return `${r.collective} on ${where}${version}: ${objective}; status ${r.status}${exit}`;
+  const why = r.status === 'invalid' ? '; data check FAILED (out-of-bounds values or #wrong > 0)' : r.truncated ? '; the output ended before its footer' : '';
+  const reduced = r.size_range.reduced
+    ? `; nccl-tests lowered the largest size to ${r.size_range.reduced_to} bytes (${r.size_range.reduced === 'announced' ? '"Reducing maxBytes ... due to memory limitation"' : 'without saying so'}), requested ${r.size_range.requested_max_bytes}`
+    : '';
+  return `${r.collective} on ${where}${version}: ${objective}; status ${r.status}${exit}${why}${reduced}`;
 }

@@ -189,3 +189,49 @@ describe('truncated output and failures', () => {
     expect(out).toMatchObject({ format: 'none', rows: [], truncated: false, failures: [] });
   });
 });
+
+describe('real reports: shortened runs, old layouts, data failures (sources in outputs/SOURCES.md)', () => {
+  it('reads "# Reducing maxBytes to ..." as a complete, shorter run, not a truncated one', () => {
+    const out = parseNcclTestsOutput(fixture('reduced-maxbytes-mpirun.txt'));
+    expect(out.max_bytes_reduced_to).toBe(7582078293);
+    expect(out.truncated).toBe(false);
+    expect(out.rows).toHaveLength(30);
+    expect(out.rows.at(-1)!.size).toBe(4294967296);
+    expect(out.devices).toHaveLength(16);
+    expect(out.settings).toMatchObject({ maxBytes: '17179869184' });
+    expect(out.out_of_bounds).toEqual({ count: 0, ok: true });
+    expect(out.avg_busbw).toEqual({ value: 92.3405, verdict: null });
+  });
+
+  it('reads nccl-tests 1.x: uncommented settings and footer, bytes/N/res columns, times in ms', () => {
+    const out = parseNcclTestsOutput(fixture('v1-out-of-bounds-failed.txt'));
+    expect(out.settings).toMatchObject({ nGpus: '8', maxBytes: '33554432' });
+    expect(out.devices[0]).toEqual({ rank: 0, group: null, pid: null, host: 'seedsmed-f02hpc02', device: 0, bus_id: '0x04', name: 'Tesla P100-PCIE-16GB' });
+    expect(out.format).toBe('pre-2.13');
+    expect(out.rows).toHaveLength(32);
+    expect(out.rows[0]).toMatchObject({ size: 8, count: 2, type: 'float', redop: 'sum', root: null });
+    expect(out.rows[0].out_of_place).toMatchObject({ time_us: 50, wrong: null, max_error: 0 });
+    expect(out.rows.at(-1)!.out_of_place!.max_error).toBe(2);
+    expect(out.out_of_bounds).toEqual({ count: 248, ok: false });
+    expect(out.avg_busbw).toEqual({ value: 1.40577, verdict: null });
+    expect(out.failures).toEqual([{ kind: 'data', line: 'Out of bounds values : 248 FAILED' }]);
+    expect(out.truncated).toBe(false);
+  });
+
+  it('reads a complete one-row alltoall with N/A in place', () => {
+    const out = parseNcclTestsOutput(fixture('alltoall-rtx5090.txt'));
+    expect(out.rows).toEqual([
+      {
+        size: 33554432,
+        count: 8388608,
+        type: 'float',
+        redop: 'none',
+        root: -1,
+        out_of_place: { time_us: 19.56, algbw_gbps: 1715.44, busbw_gbps: 0, wrong: 0 },
+        in_place: { time_us: 0.78, algbw_gbps: 43046.1, busbw_gbps: 0, wrong: null },
+      },
+    ]);
+    expect(out).toMatchObject({ truncated: false, out_of_bounds: { count: 0, ok: true }, avg_busbw: { value: 0, verdict: null } });
+  });
+});
+

@@ -2,13 +2,13 @@
  * run_nccl_tests through MCP against the fake nccl-tests family (real child processes, real
  * SQLite): JSON and text paths, suffixes, history, and every failure the issue lists.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive, waitFor } from '../../helpers/proc.js';
 import { connectInMemory, textOf } from '../../helpers/runtime.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { FAKE_BIN, installFake } from '../fake.js';
+import { FAKE_BIN, FAKE_SCRIPT, installFake } from '../fake.js';
 
 const old = installFake({ version: '2.11.0' });
 const suffixed = installFake({ suffix: '_mpi' });
@@ -102,7 +102,50 @@ describe('a local run', () => {
   });
 });
 
+/** A directory of all_reduce_perf wrappers running the fake through a shell pipeline `tail`. */
+function wrapped(tail: string): string {
+  const dir = tempDir('tuneloop-fake-nccl-');
+  writeFileSync(join(dir, 'all_reduce_perf'), `#!/bin/sh\nnode "${FAKE_SCRIPT}" all_reduce_perf "$@" ${tail}\n`, { mode: 0o755 });
+  return dir;
+}
+
+describe('runs nccl-tests cut to fit GPU memory', () => {
+  it('"# Reducing maxBytes to ...": a complete run with fewer sizes is ok and not truncated', async () => {
+    const r = await run({ ...small, max_bytes: '4G', env: { FAKE_NCCL_TESTS_GPU_MEM: String(4 * 2 ** 30) } });
+    // nccl-tests 2.19.4: (4 GiB - 1 GiB reserve - 1 GiB) / 3 buffers.
+    expect(r.size_range).toEqual({ requested_max_bytes: 4 * 2 ** 30, measured_max_bytes: 256 * 2 ** 20, reduced: 'announced', reduced_to: 715827882 });
+    expect(r).toMatchObject({ status: 'ok', truncated: false });
+    expect(r.rows_total).toBe(10);
+    expect(r.summary).toMatch(/lowered the largest size to 715827882 bytes .*Reducing maxBytes.* requested 4294967296/);
+  });
+
+  it('a release that lowers it without a word: still complete, reported as silent', async () => {
+    const dir = wrapped("| grep -v 'Reducing maxBytes'");
+    const { call: quiet } = await connectInMemory({ TUNELOOP_NCCL_TESTS_DIR: dir });
+    const res = await quiet('run_nccl_tests', { wait_s: 50, ...small, max_bytes: '4G', json: 'off', env: { FAKE_NCCL_TESTS_GPU_MEM: String(4 * 2 ** 30) } });
+    const r = sc(res).result;
+    expect(r).toMatchObject({ status: 'ok', truncated: false, size_range: { reduced: 'silent', reduced_to: 256 * 2 ** 20 } });
+  });
+
+  it('before nccl-tests 2.10 a size past GPU memory is a CUDA out-of-memory failure', async () => {
+    const r = await run({ ...small, max_bytes: '4G', json: 'off', env: { FAKE_NCCL_TESTS_VERSION: '2.9.0', FAKE_NCCL_TESTS_GPU_MEM: String(4 * 2 ** 30) } });
+    expect(r).toMatchObject({ status: 'failed', exit: { code: 2 } });
+    expect(r.failures[0]).toMatchObject({ kind: 'cuda', line: expect.stringMatching(/out of memory/) });
+  });
+});
+
 describe('failures', () => {
+  it('a FAILED footer makes the run invalid even when the exit code says 0 (e.g. behind a pipeline)', async () => {
+    const dir = wrapped('; exit 0');
+    const { call: piped } = await connectInMemory({ TUNELOOP_NCCL_TESTS_DIR: dir });
+    const res = await piped('run_nccl_tests', { wait_s: 50, ...small, json: 'off', env: { FAKE_NCCL_TESTS_FAIL: 'wrong' } });
+    const r = sc(res).result;
+    expect(r.exit.code).toBe(0);
+    expect(r.status).toBe('invalid');
+    expect(r.out_of_bounds.ok).toBe(false);
+    expect(r.summary).toMatch(/data check FAILED/);
+  });
+
   it('refuses an invalid NCCL_ALGO before running, naming the token and a fix', async () => {
     const r = await call('run_nccl_tests', { ...small, env: { NCCL_ALGO: 'Rnig' } });
     expect(r.isError).toBe(true);
