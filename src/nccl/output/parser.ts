@@ -7,7 +7,7 @@
  *   redop, an `error` column instead of `#wrong`), -I per-iteration columns, -C `cputime` and
  *   timestamps all map; rows seen without a header get the layout guessed from their shape;
  * - `#wrong` printed with %g (1.04858e+06) or N/A (-c 0);
- * - mpirun --tag-output prefixes ([1,0]<stdout>:) and srun --label prefixes (0: );
+ * - mpirun --tag-output prefixes ([1,0]<stdout>:), MPICH -prepend-rank ([0] ) and srun --label (0: );
  * - NCCL INFO/WARN lines interleaved anywhere (see nccl-log.ts);
  * - output cut short (no footer: `truncated`), failure lines and launcher messages;
  * - "# Reducing maxBytes to N due to memory limitation" (2.10+: the run is complete, only shorter);
@@ -48,6 +48,8 @@ const FAILURE_PATTERNS: [RegExp, FailureLine['kind']][] = [
   [/Invalid number of GPUs|Please check the number of processes and GPUs/, 'gpus'],
   [/: Test failure /, 'test'],
   [/^(srun|slurmstepd|salloc|sbatch): (error|fatal)|^srun: Job step aborted|Primary job\s+terminated|mpirun (noticed|detected|was unable)|not enough slots|ORTE was unable|prterun/, 'launcher'],
+  // MPICH Hydra's banner when a rank dies, and its follow-up line.
+  [/BAD TERMINATION OF ONE OF YOUR APPLICATION PROCESSES|YOUR APPLICATION TERMINATED WITH THE EXIT STRING|^\[mpiexec@[^\]]*\]/, 'launcher'],
 ];
 
 export class NcclTestsParser {
@@ -105,6 +107,13 @@ export class NcclTestsParser {
       if (m) {
         rank = m[1];
         line = line.slice(m.index + m[0].length);
+      }
+    } else if (line.charCodeAt(0) === 91 /* [ */) {
+      // MPICH Hydra -prepend-rank: "[12] ".
+      const m = /^\[(\d+)\] ?/.exec(line);
+      if (m) {
+        rank = m[1];
+        line = line.slice(m[0].length);
       }
     } else {
       // srun --label: "12: ".

@@ -1,30 +1,31 @@
 /**
  * The command line that starts nccl-tests: directly (one process driving -g GPUs), through Open
- * MPI's mpirun, or through Slurm's srun. Users and tests run this same code; on a real cluster
- * only the hosts, partition and binaries differ.
+ * MPI's mpirun, MPICH's mpiexec (Hydra, the launcher of PBS sites), or Slurm's srun. Users and
+ * tests run this same code; on a real cluster only the hosts, partition and binaries differ.
  *
  * The NCCL environment is set in the launcher's own environment and named on its command line:
- * mpirun `-x NAME` exports the value to every rank (remote nodes included), srun
- * `--export=ALL,NAME,...` does the same. Naming instead of writing `NAME=value` keeps values with
- * commas (NCCL_ALGO="ring,tree") intact, which srun's comma-separated list could not carry.
+ * mpirun `-x NAME` exports the value to every rank (remote nodes included), Hydra
+ * `-genvlist NAME,...` and srun `--export=ALL,NAME,...` do the same. Naming instead of writing
+ * `NAME=value` keeps values with commas (NCCL_ALGO="ring,tree") intact, which the comma-separated
+ * lists could not carry.
  */
 import { cpus } from 'node:os';
 import type { Config } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
-import { requireBinary } from '../../core/probe.js';
+import { findBinary, requireBinary } from '../../core/probe.js';
 
-export const LAUNCHERS = ['local', 'mpirun', 'srun'] as const;
+export const LAUNCHERS = ['local', 'mpirun', 'mpiexec', 'srun'] as const;
 export type LauncherName = (typeof LAUNCHERS)[number];
 
 export interface LauncherSpec {
   launcher: LauncherName;
-  /** Total processes: mpirun -np, srun -n. */
+  /** Total processes: mpirun -np, mpiexec -n, srun -n. */
   ranks?: number;
   /** srun -N. */
   nodes?: number;
-  /** mpirun -N, srun --ntasks-per-node. */
+  /** mpirun -N, mpiexec -ppn, srun --ntasks-per-node. */
   ranks_per_node?: number;
-  /** mpirun --host entries ("node-a:8"). */
+  /** mpirun --host / mpiexec -hosts entries ("node-a:8"). */
   hosts?: string[];
   hostfile?: string;
   oversubscribe?: boolean;
@@ -47,6 +48,7 @@ export interface LaunchPlan {
 const FIELDS_BY_LAUNCHER: Record<LauncherName, (keyof LauncherSpec)[]> = {
   local: [],
   mpirun: ['ranks', 'ranks_per_node', 'hosts', 'hostfile', 'oversubscribe', 'launcher_args'],
+  mpiexec: ['ranks', 'ranks_per_node', 'hosts', 'hostfile', 'launcher_args'],
   srun: ['ranks', 'nodes', 'ranks_per_node', 'partition', 'gpus_per_task', 'mpi_plugin', 'launcher_args'],
 };
 
@@ -73,8 +75,9 @@ export function checkLauncherSpec(spec: LauncherSpec): void {
     );
   }
   if (spec.hosts && spec.hostfile) throw new UserError('hosts and hostfile are both set.', 'Give one of them.');
-  if (spec.launcher === 'mpirun' && spec.ranks === undefined && !(spec.ranks_per_node && spec.hosts?.length)) {
-    throw new UserError('launcher "mpirun" needs ranks (mpirun -np).', 'Pass ranks, e.g. 16, or ranks_per_node with hosts.');
+  if ((spec.launcher === 'mpirun' || spec.launcher === 'mpiexec') && spec.ranks === undefined && !(spec.ranks_per_node && spec.hosts?.length)) {
+    const flag = spec.launcher === 'mpirun' ? 'mpirun -np' : 'mpiexec -n';
+    throw new UserError(`launcher "${spec.launcher}" needs ranks (${flag}).`, 'Pass ranks, e.g. 16, or ranks_per_node with hosts.');
   }
   if (spec.launcher === 'srun' && spec.ranks === undefined && spec.nodes === undefined) {
     throw new UserError('launcher "srun" needs ranks (srun -n) or nodes (srun -N).', 'Pass ranks, or nodes with ranks_per_node.');
@@ -85,6 +88,7 @@ export function buildLaunch(spec: LauncherSpec, config: Config, program: string[
   checkLauncherSpec(spec);
   if (spec.launcher === 'local') return { argv: program, processes: 1, nodes: 1, notes: [] };
   if (spec.launcher === 'mpirun') return mpirunPlan(spec, config, program, envNames, facts);
+  if (spec.launcher === 'mpiexec') return mpiexecPlan(spec, config, program, envNames);
   return srunPlan(spec, config, program, envNames);
 }
 
@@ -110,6 +114,28 @@ function mpirunPlan(spec: LauncherSpec, config: Config, program: string[], envNa
   for (const name of envNames) argv.push('-x', name);
   argv.push(...(spec.launcher_args ?? []), ...program);
   return { argv, processes: ranks, nodes: spec.hosts?.length ?? (local ? 1 : null), notes };
+}
+
+/**
+ * MPICH's Hydra by its own name: where Open MPI is installed too, a plain `mpiexec` (and `mpirun`)
+ * is usually Open MPI's (Debian alternatives), whose flags differ.
+ */
+export const HYDRA_NAMES = ['mpiexec.hydra', 'mpiexec.mpich'];
+
+function mpiexecPlan(spec: LauncherSpec, config: Config, program: string[], envNames: string[]): LaunchPlan {
+  const mpiexec = HYDRA_NAMES.map((name) => findBinary(name, config.binPath)).find((p) => p !== null) ?? requireBinary(HYDRA_NAMES[0], config.binPath, 'launcher "mpiexec"');
+  const ranks = spec.ranks ?? spec.ranks_per_node! * spec.hosts!.length;
+  const argv = [mpiexec, '-n', String(ranks)];
+  if (spec.ranks_per_node) argv.push('-ppn', String(spec.ranks_per_node));
+  if (spec.hosts?.length) argv.push('-hosts', spec.hosts.join(','));
+  // e.g. $PBS_NODEFILE: one line per slot or per node.
+  if (spec.hostfile) argv.push('--hostfile', spec.hostfile);
+  if (envNames.length) argv.push('-genvlist', envNames.join(','));
+  // "[rank] " before each line tells rank 0's table apart from other ranks' output.
+  argv.push('-prepend-rank');
+  argv.push(...(spec.launcher_args ?? []), ...program);
+  const local = !spec.hosts?.length && !spec.hostfile;
+  return { argv, processes: ranks, nodes: spec.hosts?.length ?? (local ? 1 : null), notes: [] };
 }
 
 function srunPlan(spec: LauncherSpec, config: Config, program: string[], envNames: string[]): LaunchPlan {

@@ -47,12 +47,15 @@ export const testFields = {
 };
 
 export const launcherFields = {
-  launcher: z.enum(LAUNCHERS).default('local').describe('local: one process, -g GPUs. mpirun: Open MPI (build nccl-tests with MPI=1). srun: Slurm.'),
-  ranks: z.number().int().min(1).max(100_000).optional().describe('mpirun -np / srun -n: total processes.'),
+  launcher: z
+    .enum(LAUNCHERS)
+    .default('local')
+    .describe('local: one process, -g GPUs. mpirun: Open MPI. mpiexec: MPICH Hydra (mpiexec.hydra), as on PBS sites. srun: Slurm. The MPI ones need nccl-tests built with MPI=1 against that MPI.'),
+  ranks: z.number().int().min(1).max(100_000).optional().describe('mpirun -np / mpiexec -n / srun -n: total processes.'),
   nodes: z.number().int().min(1).max(10_000).optional().describe('srun -N: nodes.'),
-  ranks_per_node: z.number().int().min(1).max(1024).optional().describe('mpirun -N / srun --ntasks-per-node.'),
-  hosts: z.array(z.string().regex(/^[A-Za-z0-9._-]+(:\d+)?$/)).max(10_000).optional().describe('mpirun --host entries, "host" or "host:slots", e.g. ["node-a:8","node-b:8"].'),
-  hostfile: z.string().optional().describe('mpirun --hostfile path.'),
+  ranks_per_node: z.number().int().min(1).max(1024).optional().describe('mpirun -N / mpiexec -ppn / srun --ntasks-per-node.'),
+  hosts: z.array(z.string().regex(/^[A-Za-z0-9._-]+(:\d+)?$/)).max(10_000).optional().describe('mpirun --host / mpiexec -hosts entries, "host" or "host:slots", e.g. ["node-a:8","node-b:8"].'),
+  hostfile: z.string().optional().describe('mpirun --hostfile / mpiexec --hostfile path, e.g. the value of $PBS_NODEFILE.'),
   oversubscribe: z.boolean().optional().describe('mpirun --oversubscribe (default: added only when a local run has more ranks than cores).'),
   partition: z.string().regex(/^[A-Za-z0-9_.,-]+$/).optional().describe('srun -p.'),
   gpus_per_task: z.number().int().min(1).max(64).optional().describe('srun --gpus-per-task.'),

@@ -9,7 +9,7 @@ import { tempDir } from '../../helpers/tmp.js';
 
 // Fake launcher binaries so the argv can be built on any machine.
 const bin = tempDir();
-for (const name of ['mpirun', 'srun']) writeFileSync(join(bin, name), '#!/bin/sh\n', { mode: 0o755 });
+for (const name of ['mpirun', 'srun', 'mpiexec.mpich']) writeFileSync(join(bin, name), '#!/bin/sh\n', { mode: 0o755 });
 const config = { ...testConfig(), binPath: [bin] };
 const program = ['/opt/nccl-tests/build/all_reduce_perf', '-b', '8', '-e', '128M', '-g', '1'];
 const user = { isRoot: false, cpus: 2 };
@@ -34,6 +34,23 @@ describe('buildLaunch', () => {
     expect(buildLaunch({ launcher: 'mpirun', ranks: 4, oversubscribe: false }, config, program, [], user).argv).not.toContain('--oversubscribe');
   });
 
+  it('mpiexec (MPICH Hydra by its own name): -n, -ppn, --hostfile, -genvlist, rank prefixes', () => {
+    const plan = buildLaunch({ launcher: 'mpiexec', ranks: 16, ranks_per_node: 8, hostfile: '/var/spool/pbs/aux/1234.pbs01' }, config, program, ['NCCL_ALGO', 'NCCL_IB_HCA'], user);
+    expect(plan.argv).toEqual([
+      join(bin, 'mpiexec.mpich'), '-n', '16', '-ppn', '8', '--hostfile', '/var/spool/pbs/aux/1234.pbs01', '-genvlist', 'NCCL_ALGO,NCCL_IB_HCA', '-prepend-rank', ...program,
+    ]);
+    expect(plan).toMatchObject({ processes: 16, nodes: null });
+    const hosts = buildLaunch({ launcher: 'mpiexec', ranks_per_node: 4, hosts: ['a:4', 'b:4'] }, config, program, [], { isRoot: true, cpus: 1 });
+    expect(hosts.argv).toEqual([join(bin, 'mpiexec.mpich'), '-n', '8', '-ppn', '4', '-hosts', 'a:4,b:4', '-prepend-rank', ...program]);
+    expect(hosts.argv).not.toContain('--allow-run-as-root');
+    // Never a plain mpiexec, which is Open MPI's where both are installed.
+    const openmpiOnly = tempDir();
+    writeFileSync(join(openmpiOnly, 'mpiexec'), '#!/bin/sh\n', { mode: 0o755 });
+    expect(() => buildLaunch({ launcher: 'mpiexec', ranks: 2 }, { ...config, binPath: [openmpiOnly] }, program, [])).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/^mpiexec\.hydra was not found/), hint: expect.stringMatching(/apt-get install mpich/) }),
+    );
+  });
+
   it('srun: nodes, tasks per node, partition, gpus per task, mpi plugin, --export by name, labels', () => {
     const plan = buildLaunch(
       { launcher: 'srun', nodes: 2, ranks_per_node: 8, partition: 'gpu', gpus_per_task: 1, mpi_plugin: 'pmix', launcher_args: ['--exclusive'] },
@@ -55,6 +72,8 @@ describe('buildLaunch', () => {
     [{ launcher: 'mpirun' }, /needs ranks/],
     [{ launcher: 'srun' }, /needs ranks \(srun -n\) or nodes/],
     [{ launcher: 'mpirun', ranks: 2, hosts: ['a'], hostfile: '/h' }, /hosts and hostfile are both set/],
+    [{ launcher: 'mpiexec' }, /launcher "mpiexec" needs ranks \(mpiexec -n\)/],
+    [{ launcher: 'mpiexec', ranks: 2, oversubscribe: true }, /oversubscribe does not apply to launcher "mpiexec"/],
   ])('refuses %j', (spec, message) => {
     expect(() => buildLaunch(spec, config, program, [])).toThrow(message);
   });

@@ -1,10 +1,10 @@
 /**
- * The real launchers: Open MPI's mpirun and Slurm's srun (a one-node cluster started by
- * .ci/setup.d/20-nccl.sh), running the fake nccl-tests as one process per rank. Every rank proves
+ * The real launchers: Open MPI's mpirun, MPICH's mpiexec (Hydra) and Slurm's srun (a one-node
+ * cluster started by .ci/setup.d/20-nccl.sh), running the fake nccl-tests as one process per rank. Every rank proves
  * the NCCL environment reached it; rank 0's table must be parsed. These skip, saying why, only
  * where the launcher is genuinely unavailable.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { describe, expect, it } from 'vitest';
@@ -17,8 +17,10 @@ import { FAKE_BIN } from '../fake.js';
 
 const config = loadConfig({}, { PATH: process.env.PATH });
 const mpirun = findBinary('mpirun', config.binPath);
+const hydra = findBinary('mpiexec.hydra', config.binPath) ?? findBinary('mpiexec.mpich', config.binPath);
 const slurm = await probeSlurm(config);
 if (!mpirun) process.stdout.write('launchers.test: skipping mpirun tests: mpirun is not installed (apt-get install openmpi-bin)\n');
+if (!hydra) process.stdout.write("launchers.test: skipping mpiexec tests: MPICH's mpiexec.hydra is not installed (apt-get install mpich)\n");
 if (!slurm.ok) process.stdout.write(`launchers.test: skipping srun tests: ${slurm.detail} (${slurm.remedy ?? ''}; .ci/setup.d/20-nccl.sh starts a one-node cluster)\n`);
 
 const { call } = await connectInMemory({ TUNELOOP_NCCL_TESTS_DIR: FAKE_BIN });
@@ -78,6 +80,37 @@ describe.skipIf(!mpirun)('mpirun', () => {
     expect(r.exit.code).toBe(3);
     expect(r.nccl_warnings[0]).toMatch(/^\[rank 1\] NET\/IB : Got completion/);
     expect(r.failures.map((f: { kind: string }) => f.kind)).toEqual(expect.arrayContaining(['nccl', 'launcher']));
+    const pids = proofs(dir).map((p) => p.pid);
+    expect(pids).toHaveLength(2);
+    expect(await waitFor(() => !pids.some(isAlive), 10_000)).toBe(true);
+  });
+});
+
+describe.skipIf(!hydra)('mpiexec (MPICH Hydra)', () => {
+  it('runs one rank per process from a PBS-style hostfile, the environment passed by -genvlist, and parses rank 0\'s prefixed table', async () => {
+    const dir = tempDir();
+    // $PBS_NODEFILE lists a host once per slot.
+    const nodefile = join(tempDir(), 'nodefile');
+    writeFileSync(nodefile, 'localhost\nlocalhost\n');
+    const r = await launch({ launcher: 'mpiexec', ranks: 2, ranks_per_node: 2, hostfile: nodefile, env: { ...ncclEnv, FAKE_NCCL_TESTS_RANK_DIR: dir } });
+    expect(r.status).toBe('ok');
+    expect(r.argv[0]).toMatch(/mpiexec\.(hydra|mpich)$/);
+    expect(r.argv).toEqual(expect.arrayContaining(['-n', '2', '-ppn', '2', '--hostfile', nodefile, '-genvlist', 'FAKE_NCCL_TESTS_RANK_DIR,NCCL_ALGO,NCCL_MIN_CTAS,NCCL_PROTO', '-prepend-rank']));
+    const ranks = proofs(dir);
+    expect(ranks.map((p) => [p.rank, p.launcher])).toEqual([[0, 'pmi'], [1, 'pmi']]);
+    for (const p of ranks) expect(p.nccl_env).toEqual(normalized);
+    expect(new Set(ranks.map((p) => p.pid)).size).toBe(2);
+    expect(r.topology).toMatchObject({ ranks: 2, nodes: 1 });
+    expect(r.topology.devices.map((d: { pid: number }) => d.pid)).toEqual(ranks.map((p) => p.pid));
+    expect(r.rows_total).toBe(8);
+  });
+
+  it('a rank failing with a CUDA error fails the run with its exit code', async () => {
+    const dir = tempDir();
+    const r = await launch({ launcher: 'mpiexec', ranks: 2, env: { FAKE_NCCL_TESTS_FAIL: 'cuda', FAKE_NCCL_TESTS_FAIL_RANK: '1', FAKE_NCCL_TESTS_RANK_DIR: dir } });
+    expect(r.status).toBe('failed');
+    expect(r.exit.code).toBe(2);
+    expect(r.failures.map((f: { kind: string }) => f.kind)).toContain('cuda');
     const pids = proofs(dir).map((p) => p.pid);
     expect(pids).toHaveLength(2);
     expect(await waitFor(() => !pids.some(isAlive), 10_000)).toBe(true);
