@@ -85,6 +85,13 @@ export async function diagnose(config: Config, req: DiagnoseRequest, signal?: Ab
   }
 }
 
+const running = new Set<Worker>();
+
+/** Analysis workers alive now (each ends when its diagnosis returns, fails or is cancelled). */
+export function runningAnalyses(): number {
+  return running.size;
+}
+
 /**
  * The worker of one diagnosis. Built code runs worker.js beside this file; from TypeScript sources
  * (tests run them directly) a bootstrap registers tsx in the worker first.
@@ -100,13 +107,17 @@ class AnalysisWorker {
     private readonly onProgress: Progress | undefined,
   ) {
     this.worker = spawnWorker();
+    running.add(this.worker);
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'progress') this.onProgress?.(m);
       else if (m.type === 'error') this.fail(m.userError ? new UserError(m.message, m.hint) : Object.assign(new Error(m.message), { stack: m.stack }));
       else if (this.waiting?.type === m.type) this.waiting.resolve(m);
     });
     this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => this.fail(new Error(`the log analysis worker exited (code ${code})`)));
+    this.worker.on('exit', (code) => {
+      running.delete(this.worker);
+      this.fail(new Error(`the log analysis worker exited (code ${code})`));
+    });
     if (signal?.aborted) this.onAbort();
     else signal?.addEventListener('abort', this.onAbort, { once: true });
   }
