@@ -17,6 +17,7 @@ export const MAX_LINE_CHARS = 64 * 1024;
 const EVIDENCE_CHARS = 1000;
 const FIELD_VALUES = 20;
 const MAX_PATTERNS = 2000;
+const MAX_SHAPES = 100_000;
 const CONTEXT_CHARS = 300;
 /** A line longer than this without a newline is analysed by its first MAX_LINE_CHARS and skipped to its end. */
 const LONG_LINE_BYTES = 1 << 20;
@@ -104,6 +105,8 @@ export class LineAnalyzer {
   readonly cases = new Map<string, CaseState>();
   readonly patterns = new Map<string, PatternState>();
   patternsDropped = 0;
+  /** Shape hash of a line -> its pattern (null: a new pattern beyond MAX_PATTERNS). */
+  private readonly byShape = new Map<number, PatternState | null>();
   private readonly sources = new Map<string, SourceRuntime>();
 
   constructor(
@@ -332,15 +335,22 @@ export class LineAnalyzer {
   }
 
   private recordUnclassified(source: string, text: string, lineNo: number, stamp: Stamp): void {
-    const key = normalizePattern(text);
-    let state = this.patterns.get(key);
-    if (!state) {
-      if (this.patterns.size >= MAX_PATTERNS) {
-        this.patternsDropped++;
-        return;
+    // Most error lines repeat a shape seen before: its hash finds the pattern without normalizing.
+    const shape = shapeHash(text);
+    let state = this.byShape.get(shape);
+    if (state === undefined) {
+      const key = clip(normalizePattern(text), 200);
+      state = this.patterns.get(key) ?? null;
+      if (!state && this.patterns.size < MAX_PATTERNS) {
+        state = { count: 0, sample: { source, line: lineNo, time: formatStamp(stamp), text: clip(text, EVIDENCE_CHARS) } };
+        this.patterns.set(key, state);
       }
-      state = { count: 0, sample: { source, line: lineNo, time: formatStamp(stamp), text: clip(text, EVIDENCE_CHARS) } };
-      this.patterns.set(clip(key, 200), state);
+      if (this.byShape.size >= MAX_SHAPES) this.byShape.clear();
+      this.byShape.set(shape, state);
+    }
+    if (!state) {
+      this.patternsDropped++;
+      return;
     }
     state.count++;
     widen(state, stamp);
@@ -424,6 +434,28 @@ export function normalizePattern(text: string): string {
   }
   if (copied < n) parts.push(src.slice(copied));
   return parts.join('').trim().slice(0, 160);
+}
+
+/**
+ * A 53-bit hash of a line's first 400 characters with every digit run counted as one digit: lines
+ * with the same hash have the same pattern (the pattern collapses more than this, never less).
+ */
+function shapeHash(text: string): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9747b28c;
+  let inDigits = false;
+  const n = Math.min(text.length, 400);
+  for (let i = 0; i < n; i++) {
+    let c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (inDigits) continue;
+      inDigits = true;
+      c = 48;
+    } else inDigits = false;
+    h1 = Math.imul(h1 ^ c, 16777619);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  return (h1 >>> 0) * 0x200000 + ((h2 ^ (h2 >>> 15)) & 0x1fffff);
 }
 
 function isDigit(c: number): boolean {

@@ -1,6 +1,6 @@
 /**
  * Where any of a set of literals occurs in a text, in one pass that skips ahead (Wu-Manber: a
- * table of how far each two-character block allows the window to move). With literals of length m
+ * table of how far each three-character block allows the window to move). With literals of length m
  * the scan looks at about one position in m-1, so a multi-megabyte chunk costs far less than one
  * regex pass; only positions where a literal's first m characters end are compared in full. This
  * is the prefilter that lets most log lines cost nothing beyond this scan.
@@ -14,7 +14,7 @@ export class LiteralScanner {
   private readonly m: number;
   /** Literals shorter than SKIP_WINDOW. */
   private readonly short: string[];
-  /** Block hash -> how far the window may move when its last two characters hash there. */
+  /** Block hash -> how far the window may move when its last three characters hash there. */
   private readonly shift: Uint8Array;
   /** Block hash -> whether some literal starts with that block: a cheap second test before comparing. */
   private readonly starts = new Uint8Array(1 << 16);
@@ -30,14 +30,14 @@ export class LiteralScanner {
     const unique = all.filter((l) => l.length >= SKIP_WINDOW);
     this.m = Math.min(255, ...unique.map((l) => l.length));
     const m = this.m;
-    this.shift = new Uint8Array(1 << 16).fill(m - 1);
+    this.shift = new Uint8Array(1 << 16).fill(m - 2);
     for (const lit of unique) {
-      for (let j = 1; j < m; j++) {
-        const h = blockHash(lit.charCodeAt(j - 1), lit.charCodeAt(j));
+      for (let j = 2; j < m; j++) {
+        const h = blockHash(lit.charCodeAt(j - 2), lit.charCodeAt(j - 1), lit.charCodeAt(j));
         this.shift[h] = Math.min(this.shift[h], m - 1 - j);
       }
-      this.starts[blockHash(lit.charCodeAt(0), lit.charCodeAt(1))] = 1;
-      const h = blockHash(lit.charCodeAt(m - 2), lit.charCodeAt(m - 1));
+      this.starts[blockHash(lit.charCodeAt(0), lit.charCodeAt(1), lit.charCodeAt(2))] = 1;
+      const h = blockHash(lit.charCodeAt(m - 3), lit.charCodeAt(m - 2), lit.charCodeAt(m - 1));
       const list = this.candidates.get(h);
       if (list) list.push(lit);
       else this.candidates.set(h, [lit]);
@@ -59,14 +59,14 @@ export class LiteralScanner {
     };
     let i = start + m - 1; // end of the window
     while (i < end) {
-      const h = blockHash(text.charCodeAt(i - 1), text.charCodeAt(i));
+      const h = blockHash(text.charCodeAt(i - 2), text.charCodeAt(i - 1), text.charCodeAt(i));
       const s = shift[h];
       if (s > 0) {
         i += s;
         continue;
       }
       const from = i - m + 1;
-      if (this.starts[blockHash(text.charCodeAt(from), text.charCodeAt(from + 1))] === 0) {
+      if (this.starts[blockHash(text.charCodeAt(from), text.charCodeAt(from + 1), text.charCodeAt(from + 2))] === 0) {
         i++;
         continue;
       }
@@ -87,6 +87,7 @@ export class LiteralScanner {
   }
 }
 
-function blockHash(a: number, b: number): number {
-  return ((a & 0xff) << 8) | (b & 0xff);
+/** Three characters hashed to 16 bits (collisions only make a position look interesting). */
+function blockHash(a: number, b: number, c: number): number {
+  return (Math.imul(a, 0x3c1) ^ Math.imul(b, 0x1f) ^ c) & 0xffff;
 }
