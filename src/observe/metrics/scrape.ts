@@ -28,9 +28,14 @@ export function checkMetricsUrl(raw: string, allowedHosts: string[]): URL {
 
 export async function fetchMetrics(url: URL, options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal }): Promise<string> {
   const signals = [AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])];
+  const get = () => fetch(url, { redirect: 'manual', signal: AbortSignal.any(signals), headers: { Accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' } });
   let response: Response;
   try {
-    response = await fetch(url, { redirect: 'manual', signal: AbortSignal.any(signals), headers: { Accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' } });
+    // A pooled keep-alive socket the server closed meanwhile resets at once: one retry on a new one.
+    response = await get().catch((error: unknown) => {
+      if ((error as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw error;
+      return get();
+    });
   } catch (error) {
     throw fetchError(url, error, options.timeoutMs);
   }
