@@ -28,12 +28,14 @@ export function checkMetricsUrl(raw: string, allowedHosts: string[]): URL {
 
 export async function fetchMetrics(url: URL, options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal }): Promise<string> {
   const signals = [AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])];
-  const get = () => fetch(url, { redirect: 'manual', signal: AbortSignal.any(signals), headers: { Accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' } });
+  const signal = AbortSignal.any(signals);
+  const get = () => fetch(url, { redirect: 'manual', signal, headers: { Accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' } });
   let response: Response;
   try {
-    // A pooled keep-alive socket the server closed meanwhile resets at once: one retry on a new one.
     response = await get().catch((error: unknown) => {
-      if ((error as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw error;
+      // fetch reuses pooled keep-alive connections, and the server may close one just as it is
+      // reused: the GET never reached it, so one retry on a fresh connection is safe.
+      if (!isStaleConnection(error) || signal.aborted) throw error;
       return get();
     });
   } catch (error) {
@@ -67,6 +69,11 @@ export async function fetchMetrics(url: URL, options: { timeoutMs: number; maxBy
     throw fetchError(url, error, options.timeoutMs);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+function isStaleConnection(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } }).cause?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
 }
 
 function fetchError(url: URL, error: unknown, timeoutMs: number): UserError {
