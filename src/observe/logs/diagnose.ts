@@ -86,38 +86,49 @@ export async function diagnose(config: Config, req: DiagnoseRequest, signal?: Ab
 }
 
 const running = new Set<Worker>();
+/** A worker kept after a diagnosis for the next one: loading the catalog and RE2 costs more than most logs. */
+let idle: Worker | null = null;
 
-/** Analysis workers alive now (each ends when its diagnosis returns, fails or is cancelled). */
+/** Analysis worker threads busy or being stopped now (the one idle worker kept warm is not counted). */
 export function runningAnalyses(): number {
-  return running.size;
+  return running.size - (idle ? 1 : 0);
 }
 
 /**
- * The worker of one diagnosis. Built code runs worker.js beside this file; from TypeScript sources
- * (tests run them directly) a bootstrap registers tsx in the worker first.
+ * The worker of one diagnosis. Cancelling, or a worker that crashed, terminates the thread; after
+ * an answer or a refusal the worker is parked (unref'd) for the next diagnosis.
  */
 class AnalysisWorker {
   private readonly worker: Worker;
   private failure: Error | null = null;
+  private terminated = false;
+  /** The worker finished its last message (an answer or a refusal): it can serve the next diagnosis. */
+  private settled = false;
   private waiting: { type: string; resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null = null;
-  private readonly onAbort = () => this.fail(new UserError('diagnose_logs was cancelled.'));
+  private readonly onAbort = () => this.fail(new UserError('diagnose_logs was cancelled.'), true);
+  private readonly onMessage = (m: FromWorker) => {
+    if (m.type === 'progress') this.onProgress?.(m);
+    else if (m.type === 'error') {
+      this.settled = m.userError;
+      this.fail(m.userError ? new UserError(m.message, m.hint) : Object.assign(new Error(m.message), { stack: m.stack }), !m.userError);
+    } else if (this.waiting?.type === m.type) {
+      this.settled = m.type === 'result';
+      this.waiting.resolve(m);
+    }
+  };
+  private readonly onError = (error: Error) => this.fail(error, true);
+  private readonly onExit = (code: number) => this.fail(new Error(`the log analysis worker exited (code ${code})`), true);
 
   constructor(
     private readonly signal: AbortSignal | undefined,
     private readonly onProgress: Progress | undefined,
   ) {
-    this.worker = spawnWorker();
-    running.add(this.worker);
-    this.worker.on('message', (m: FromWorker) => {
-      if (m.type === 'progress') this.onProgress?.(m);
-      else if (m.type === 'error') this.fail(m.userError ? new UserError(m.message, m.hint) : Object.assign(new Error(m.message), { stack: m.stack }));
-      else if (this.waiting?.type === m.type) this.waiting.resolve(m);
-    });
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => {
-      running.delete(this.worker);
-      this.fail(new Error(`the log analysis worker exited (code ${code})`));
-    });
+    this.worker = idle ?? spawnWorker();
+    idle = null;
+    this.worker.ref();
+    this.worker.on('message', this.onMessage);
+    this.worker.on('error', this.onError);
+    this.worker.on('exit', this.onExit);
     if (signal?.aborted) this.onAbort();
     else signal?.addEventListener('abort', this.onAbort, { once: true });
   }
@@ -138,22 +149,41 @@ class AnalysisWorker {
     return m;
   }
 
-  private fail(error: Error): void {
+  private fail(error: Error, terminate: boolean): void {
+    if (terminate && !this.terminated) {
+      this.terminated = true;
+      void this.worker.terminate();
+    }
     if (this.failure) return;
     this.failure = error;
-    void this.worker.terminate();
     this.waiting?.reject(error);
   }
 
   async close(): Promise<void> {
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.failure ??= new Error('closed');
-    await this.worker.terminate();
+    this.worker.off('message', this.onMessage);
+    this.worker.off('error', this.onError);
+    this.worker.off('exit', this.onExit);
+    if (!this.terminated && this.settled && idle === null) {
+      this.worker.unref();
+      idle = this.worker;
+      return;
+    }
+    if (!this.terminated) await this.worker.terminate();
   }
 }
 
 function spawnWorker(): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here));
-  return new Worker(new URL('./worker-from-source.mjs', here), { workerData: { entry: new URL('./worker.ts', here).href } });
+  const worker = here.endsWith('.ts')
+    ? new Worker(new URL('./worker-from-source.mjs', here), { workerData: { entry: new URL('./worker.ts', here).href } })
+    : new Worker(new URL('./worker.js', here));
+  running.add(worker);
+  worker.on('exit', () => {
+    running.delete(worker);
+    if (idle === worker) idle = null;
+  });
+  // A parked worker that fails is dropped; a busy one reports through its session's listener.
+  worker.on('error', () => {});
+  return worker;
 }

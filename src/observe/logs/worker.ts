@@ -28,6 +28,7 @@ const post = (message: FromWorker) => port.postMessage(message);
 port.on('message', (message: ToWorker) => {
   try {
     if (message.type === 'begin') {
+      analysis?.close();
       analysis = Analysis.open(message.plan);
       analysis.readInputs((p) => post({ type: 'progress', ...p }));
       post({ type: 'ready' });
