@@ -7,6 +7,9 @@ import { DOMAINS, RUN_STATUSES, configAggregates, queryRuns, recordRun, selectRu
 import { compare } from './stats.js';
 import { parseTime } from './time.js';
 import { comparisonSchema, directionSchema as direction } from './schemas.js';
+import { metricValue, resolveMetric } from './metric.js';
+import { suggestConfigTool } from './suggest/tool.js';
+import { rulesTool } from './rules/tool.js';
 
 const workloadSchema = z.object({
   id: z.number().int(),
@@ -240,27 +243,11 @@ export const compareRunsTool = defineTool({
     const runsA = group('a', args.a_config_key, args.a_run_ids);
     const runsB = group('b', args.b_config_key, args.b_run_ids);
     const { metric, dir } = resolveMetric([...runsA, ...runsB], args.metric, args.direction);
-    const values = (runs: Run[]) => runs.map((r) => (r.primary_metric === metric ? r.primary_value : r.metrics[metric])).filter((v): v is number => typeof v === 'number');
+    const values = (runs: Run[]) => runs.map((r) => metricValue(r, metric)).filter((v): v is number => v !== undefined);
     const result = compare(values(runsA), values(runsB), dir, { metric, alpha: args.alpha });
     return { ...result, a_run_ids: runsA.map((r) => r.id), b_run_ids: runsB.map((r) => r.id) };
   },
   summarize: (r) => `${r.verdict.toUpperCase()}: ${r.explanation}\n a: n=${r.a.n} median=${r.a.median}  b: n=${r.b.n} median=${r.b.median}`,
 });
 
-function resolveMetric(runs: Run[], metric: string | undefined, direction: 'lower' | 'higher' | undefined): { metric: string; dir: 'lower' | 'higher' } {
-  if (runs.length === 0) throw new UserError('No ok runs match either group.', 'Check the config keys / run ids and filters with get_history.');
-  if (metric) {
-    const asPrimary = runs.find((r) => r.primary_metric === metric);
-    const dir = direction ?? asPrimary?.direction;
-    if (!dir) throw new UserError(`${metric} is not the primary metric of these runs, so its direction is unknown.`, 'Pass direction: "lower" or "higher".');
-    return { metric, dir };
-  }
-  const primaries = [...new Set(runs.map((r) => `${r.primary_metric}|${r.direction}`))];
-  if (primaries.length > 1) {
-    throw new UserError(`The runs have different primary metrics: ${primaries.map((p) => p.split('|')[0]).join(', ')}.`, 'Pass metric (and direction if needed) to choose one.');
-  }
-  const [m, d] = primaries[0].split('|');
-  return { metric: m, dir: (direction ?? d) as 'lower' | 'higher' };
-}
-
-export const historyTools = [workloadTool, recordRunTool, getHistoryTool, compareRunsTool];
+export const historyTools = [workloadTool, recordRunTool, getHistoryTool, compareRunsTool, suggestConfigTool, rulesTool];

@@ -145,10 +145,6 @@ export function defaultPoint(params: ParamSpec[]): Point {
   return point;
 }
 
-/** Whether every parameter of the space has a value. */
-export function isComplete(params: ParamSpec[], point: Point): boolean {
-  return params.every((p) => point[p.name] !== undefined);
-}
 
 /** A stable text key for a point: equal points, equal keys. */
 export function pointKey(params: ParamSpec[], point: Point): string {

@@ -14,7 +14,7 @@
  * Deterministic: the random stream depends only on the seed and the observations.
  */
 import { seededRandom } from '../random.js';
-import { choiceIndex, coverage, fromUnit, isComplete, isNumeric, pointKey, spaceSize, toUnit, type ParamSpec, type Point, type Space } from './space.js';
+import { choiceIndex, coverage, fromUnit, isNumeric, pointKey, spaceSize, toUnit, type ParamSpec, type Point, type Space } from './space.js';
 import { predictLoss, proposeTpe, samplePrior, dimsOf, type Encoded, type Observed } from './tpe.js';
 
 export type Direction = 'lower' | 'higher';
@@ -123,7 +123,8 @@ export function suggest(space: Space, observations: ConfigObservation[], options
 
   for (const seed of options.seeds ?? []) {
     if (candidates.length >= options.count) break;
-    if (!isComplete(params, seed.point) || !isNew(seed.point)) continue;
+    // Seeds may leave parameters unset (an untuned default lets the system choose).
+    if (!isNew(seed.point)) continue;
     add({ point: seed.point, kind: seed.kind, predicted: null, uncertainty: null, rationale: seed.reason });
   }
 
