@@ -1,8 +1,7 @@
 /** Zod schemas of rules, their conditions and situations, shared by the rules and suggest_config tools. */
 import { z } from 'zod';
 import { DOMAINS } from '../runs.js';
-import { directionSchema } from '../schemas.js';
-import { comparisonSchema } from '../schemas.js';
+import { comparisonSchema, directionSchema } from '../schemas.js';
 
 const text = (what: string) => z.string().min(1).max(200).describe(what);
 const range = z.strictObject({ min: z.number().optional(), max: z.number().optional() }).describe('Inclusive range; either end may be open.');
@@ -73,9 +72,13 @@ export const ruleCandidateSchema = z.object({
   context: z.record(z.string(), z.unknown()),
   patch: z.record(z.string(), z.unknown()),
   metric: z.string().nullable().optional(),
+  direction: directionSchema.nullable().optional(),
   gain: z.number().nullable().optional(),
   confidence: z.number(),
   evidence: z.array(z.number().int()).optional(),
+  source: z.enum(['manual', 'derived']),
+  note: z.string().nullable().optional(),
+  workload_id: z.number().int().nullable().optional(),
   baseline_config_key: z.string(),
   config_key: z.string(),
   comparison: comparisonSchema,
