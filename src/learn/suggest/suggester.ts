@@ -100,12 +100,13 @@ export function suggest(space: Space, observations: ConfigObservation[], options
   const params = space.params;
   const sign = options.direction === 'lower' ? 1 : -1;
   const configs = mergeByPoint(params, observations);
-  const summaries = configs.map(summarizeConfig).sort((a, b) => sign * (a.mean - b.mean));
+  // Ranked by median (robust to one wild run), as get_history ranks configs.
+  const summaries = configs.map(summarizeConfig).sort((a, b) => sign * (a.median - b.median));
   const best = summaries[0] ?? null;
   const noiseCv = pooledCv(summaries);
-  const observed: Observed[] = summaries.map((s) => ({ x: encode(params, s.point), loss: sign * s.mean }));
+  const observed: Observed[] = summaries.map((s) => ({ x: encode(params, s.point), loss: sign * s.median }));
   const measured = new Set(summaries.map((s) => pointKey(params, s.point)));
-  const fingerprint = summaries.map((s) => `${pointKey(params, s.point)}:${s.n}:${s.mean}`).join('|');
+  const fingerprint = summaries.map((s) => `${pointKey(params, s.point)}:${s.n}:${s.median}`).join('|');
   const random = seededRandom(options.seed, fingerprint);
   const startup = options.startup ?? startupCount(params);
   const size = spaceSize(params);
@@ -216,7 +217,7 @@ function chooseRepeat(summaries: ConfigSummary[], options: SuggestOptions, start
   if (cv === null || best.n >= maxRepeats) return null;
   // Contenders: configs whose mean is within two standard errors (from the pooled noise) of the best.
   const se = (s: ConfigSummary) => (cv * Math.abs(s.mean)) / Math.sqrt(s.n);
-  const contenders = summaries.slice(1, 4).filter((s) => Math.abs(s.mean - best.mean) < 2 * Math.hypot(se(s), se(best)));
+  const contenders = summaries.slice(1, 4).filter((s) => Math.abs(s.median - best.median) < 2 * Math.hypot(se(s), se(best)));
   if (contenders.length === 0) return null;
   const thinnest = [best, ...contenders].filter((s) => s.n < maxRepeats).sort((a, b) => a.n - b.n)[0];
   if (!thinnest) return null;
@@ -255,8 +256,8 @@ function distance(dims: ReturnType<typeof dimsOf>, a: Encoded, b: Encoded): numb
 
 function modelRationale(c: Candidate, best: ConfigSummary | null, direction: Direction): string {
   if (!best || c.predicted === null) return c.rationale;
-  const better = direction === 'lower' ? c.predicted < best.mean : c.predicted > best.mean;
-  const rel = best.mean !== 0 ? Math.abs((c.predicted - best.mean) / best.mean) : 0;
+  const better = direction === 'lower' ? c.predicted < best.median : c.predicted > best.median;
+  const rel = best.median !== 0 ? Math.abs((c.predicted - best.median) / best.median) : 0;
   return better
     ? `Surrogate (TPE) predicts ${(rel * 100).toFixed(1)}% ${direction === 'lower' ? 'below' : 'above'} the best so far.`
     : `Surrogate (TPE): unexplored region near good configs (prediction ${c.predicted} ± ${c.uncertainty}).`;
