@@ -61,7 +61,7 @@ export function registerSchedulerResources(server: McpServer): void {
       const catalog = loadCatalog();
       const entry = findCatalogScheduler(catalog, String(name));
       if (!entry) throw new UserError(`No scheduler "${String(name)}" in the catalog.`, 'List them with resources/list or list_schedulers.');
-      const body = { ...entry, common_flags: catalog.common_flags, catalog_version: catalog.scx_version };
+      const body = { ...entry, scx_version: catalog.scx_version, scx_commit: catalog.scx_commit };
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(body, null, 2) }] };
     },
   );

@@ -55,7 +55,7 @@ describe('search_knowledge through MCP', async () => {
 
   it('finds catalog rows and parameters too, and filters by kind', async () => {
     const sched = await top('gaming', { kinds: ['scheduler'] });
-    expect(sched[0].uri).toMatch(/^tuneloop:\/\/schedulers\/scx_(lavd|bpfland)$/);
+    expect(sched.map((h) => h.uri)).toContain('tuneloop://schedulers/scx_lavd');
     expect(sched.every((h) => h.kind === 'scheduler')).toBe(true);
     const param = await top('NCCL_PROTO', { kinds: ['nccl-param'], limit: 1 });
     expect(param[0]).toMatchObject({ title: 'NCCL_PROTO', uri: 'tuneloop://knowledge/nccl/params.json' });

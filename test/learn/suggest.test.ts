@@ -116,20 +116,32 @@ describe('suggester', () => {
 
 describe('named spaces', () => {
   it('sched:<scheduler> comes from the catalog: flags, exclusive groups as one choice, configs as benchmark_workload records them', () => {
-    const space = namedSpace('sched:scx_lavd', ['--slice-max-us', '--per-cpu-dsq', 'power-mode'], []);
-    expect(space.params.map((p) => p.name)).toEqual(['--slice-max-us', '--per-cpu-dsq', 'power-mode']);
-    const mode = space.params.find((p) => p.name === 'power-mode')!;
-    expect(mode.choices).toEqual(['none', '--autopilot', '--autopower', '--performance', '--powersave', '--balanced']);
-    const point = { '--slice-max-us': 2000, '--per-cpu-dsq': true, 'power-mode': '--performance' };
+    const MODES = '--autopilot|--autopower|--performance|--powersave|--balanced';
+    const space = namedSpace('sched:scx_lavd', ['--slice-max-us', '--per-cpu-dsq', MODES], []);
+    // In the catalog's order, whatever the order of variables.
+    expect(space.params.map((p) => p.name)).toEqual([MODES, '--slice-max-us', '--per-cpu-dsq']);
+    expect(space.params[0].choices).toEqual(['none', '--autopilot', '--autopower', '--performance', '--powersave', '--balanced']);
+    const point = { '--slice-max-us': 2000, '--per-cpu-dsq': true, [MODES]: '--performance' };
     const config = space.toConfig(point);
-    expect(config).toEqual({ scheduler: 'scx_lavd', flags: ['--slice-max-us', '2000', '--per-cpu-dsq', '--performance'] });
+    expect(config).toEqual({ scheduler: 'scx_lavd', flags: ['--performance', '--slice-max-us', '2000', '--per-cpu-dsq'] });
     expect(space.fromConfig(config)).toEqual(point);
     expect(space.fromConfig({ scheduler: 'scx_lavd', flags: ['--slice-max-us=2000', '--per-cpu-dsq', '--performance'] })).toEqual(point);
     // The default is {scheduler, flags: []}; other schedulers, flags outside the space, or two modes are not in it.
-    expect(space.toConfig({ '--slice-max-us': 5000, '--per-cpu-dsq': false, 'power-mode': 'none' })).toEqual({ scheduler: 'scx_lavd', flags: [] });
+    expect(space.toConfig({ '--slice-max-us': 5000, '--per-cpu-dsq': false, [MODES]: 'none' })).toEqual({ scheduler: 'scx_lavd', flags: [] });
     expect(space.fromConfig({ scheduler: 'scx_bpfland', flags: [] })).toBeNull();
     expect(space.fromConfig({ scheduler: 'scx_lavd', flags: ['--no-freq-scaling'] })).toBeNull();
     expect(space.fromConfig({ scheduler: 'scx_lavd', flags: ['--performance', '--powersave'] })).toBeNull();
+  });
+
+  it('never suggests flags the scheduler refuses together', () => {
+    const MODES = '--autopilot|--autopower|--performance|--powersave|--balanced';
+    const space = namedSpace('sched:scx_lavd', ['--no-core-compaction', MODES], []);
+    expect(space.isValid!({ '--no-core-compaction': true, [MODES]: '--autopilot' })).toBe(false);
+    expect(space.isValid!({ '--no-core-compaction': true, [MODES]: '--performance' })).toBe(true);
+    // 2 x 6 points, 4 of them refused: a full sweep proposes only the 8 valid ones.
+    const s = suggest(space, [], { direction: 'lower', count: 12, seed: 0, startup: 12 });
+    expect(s.candidates).toHaveLength(8);
+    for (const c of s.candidates) expect(space.isValid!(c.point)).toBe(true);
   });
 
   it('narrows a huge flag range around its default unless bounds are given', () => {

@@ -44,7 +44,7 @@ describe('resources', async () => {
     const table = await read('tuneloop://knowledge/nccl/params.json');
     expect(table.mimeType).toBe('application/json');
     const sched = await read('tuneloop://schedulers/scx_lavd');
-    expect(JSON.parse(sched.text!)).toMatchObject({ name: 'scx_lavd', flags: expect.any(Array), common_flags: expect.any(Array) });
+    expect(JSON.parse(sched.text!)).toMatchObject({ name: 'scx_lavd', flags: expect.any(Array), scx_version: expect.any(String) });
   });
 
   it('reads workloads, runs and rules as JSON', async () => {

@@ -85,7 +85,7 @@ function schedulerDocs(): KnowledgeDoc[] {
     title: `${s.name}: ${s.purpose}`,
     section: '',
     keywords: [...s.use_cases, ...s.characteristics, s.production_status].join(' '),
-    body: [s.algorithm, ...s.limitations, s.status_note, ...s.flags.map((f) => `${f.name}: ${f.description}`)].join('\n'),
+    body: [s.algorithm, ...s.limitations, s.status_note, ...(s.tuning ?? []), ...s.flags.map((f) => `${f.name}: ${f.description}${f.advice ? ` ${f.advice}` : ''}`)].join('\n'),
   }));
 }
 

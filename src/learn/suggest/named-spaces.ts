@@ -8,9 +8,12 @@
  * benchmark_workload records `{scheduler, flags: [...]}`, the NCCL tools record the NCCL variables
  * as strings. Values equal to the default are left out of the config, so the untuned default is
  * `{scheduler, flags: []}` / `{}` as those tools record it.
+ *
+ * Interfaces used: sched/catalog.ts `schedulerFlagSpace` (the tunable flags) and the catalog's
+ * `refused_with`/`conflicts_with` (exclusive flags); nccl/params.ts `paramTable`.
  */
 import { UserError } from '../../core/errors.js';
-import { findCatalogScheduler, loadCatalog, type CatalogFlag } from '../../sched/catalog.js';
+import { findCatalogScheduler, loadCatalog, schedulerFlagSpace, type CatalogFlag, type SchedulerFlagSpace } from '../../sched/catalog.js';
 import { paramStatus, paramTable, type ParamSpec as NcclParam } from '../../nccl/params.js';
 import { coerceValue, validateParams, type ParamSpec, type Point, type Space, type Value } from './space.js';
 
@@ -55,114 +58,149 @@ function refine(params: ParamSpec[], refinements: ParamRefinement[], spaceName: 
 
 // ---- sched:<scheduler> ------------------------------------------------------------------
 
+/**
+ * Switch flags that all refuse each other (lavd's power modes) become one categorical parameter:
+ * none, or one of them. Found as cliques of mutual refusals in the catalog, greedily in flag order.
+ */
+function exclusiveGroups(switches: string[], refuses: (a: string, b: string) => boolean): string[][] {
+  const mutual = (a: string, b: string) => refuses(a, b) && refuses(b, a);
+  const assigned = new Set<string>();
+  const groups: string[][] = [];
+  for (const f of switches) {
+    if (assigned.has(f)) continue;
+    const group = [f];
+    for (const g of switches) if (g !== f && !assigned.has(g) && group.every((m) => mutual(m, g))) group.push(g);
+    if (group.length < 2) continue;
+    group.forEach((m) => assigned.add(m));
+    groups.push(group);
+  }
+  return groups;
+}
+
 function schedulerSpace(scheduler: string, variables: string[] | undefined, refinements: ParamRefinement[]): NamedSpace {
-  const entry = findCatalogScheduler(loadCatalog(), scheduler);
-  if (!entry) throw new UserError(`No scheduler "${scheduler}" in the catalog.`, 'List them with list_schedulers; use the binary name, e.g. "sched:scx_lavd".');
+  const catalog = loadCatalog();
+  const entry = findCatalogScheduler(catalog, scheduler);
+  const flags = entry && schedulerFlagSpace(entry.name, catalog);
+  if (!entry || !flags) throw new UserError(`No scheduler "${scheduler}" in the catalog.`, 'List them with list_schedulers; use the binary name, e.g. "sched:scx_lavd".');
   const spaceName = `sched:${entry.name}`;
+  const refusedBy = new Map(entry.flags.map((f) => [f.name, new Set([...(f.refused_with ?? []), ...(f.conflicts_with ?? [])])]));
+  const refuses = (a: string, b: string) => refusedBy.get(a)?.has(b) ?? false;
   const notes: string[] = [];
-  const flagParams: { param: ParamSpec; flags: CatalogFlag[] }[] = [];
-  const groups = new Map<string, CatalogFlag[]>();
-  for (const flag of entry.flags) {
-    if (flag.group) groups.set(flag.group, [...(groups.get(flag.group) ?? []), flag]);
-    else {
-      const param = flagParam(flag, notes, refinements.some((r) => r.name === flag.name && r.min !== undefined && r.max !== undefined));
-      if (param) flagParams.push({ param, flags: [flag] });
+  const groups = exclusiveGroups(flags.filter((f) => f.form === 'switch').map((f) => f.name), refuses);
+  const grouped = new Set(groups.flat());
+  const candidates: { param: ParamSpec; flag?: SchedulerFlagSpace; group?: string[] }[] = [];
+  for (const flag of flags) {
+    if (grouped.has(flag.name)) {
+      const group = groups.find((g) => g[0] === flag.name);
+      if (group) candidates.push({ param: { name: group.join('|'), type: 'categorical', choices: [NONE, ...group], default: NONE, description: `At most one of ${group.join(', ')}.` }, group });
+      continue;
     }
+    const param = flagParam(flag, notes, refinements.some((r) => r.name === flag.name && r.min !== undefined && r.max !== undefined));
+    if (param) candidates.push({ param, flag });
   }
-  for (const [group, flags] of groups) {
-    // Mutually exclusive flags (lavd's power modes) are one categorical parameter: none, or one of them.
-    flagParams.push({ param: { name: group, type: 'categorical', choices: [NONE, ...flags.map((f) => f.name)], default: NONE, description: `One of ${flags.map((f) => f.name).join(', ')}, or none.` }, flags });
-  }
-  let chosen = flagParams;
+  let chosen = candidates;
   if (variables?.length) {
-    const unknown = variables.filter((v) => !flagParams.some((f) => f.param.name === v));
-    if (unknown.length) throw new UserError(`${spaceName} has no tunable flag ${unknown.join(', ')}.`, `Tunable: ${flagParams.map((f) => f.param.name).join(', ')}.${notes.length ? ` Left out: ${notes.join('; ')}` : ''}`);
-    chosen = flagParams.filter((f) => variables.includes(f.param.name));
+    const unknown = variables.filter((v) => !candidates.some((c) => c.param.name === v));
+    if (unknown.length) throw new UserError(`${spaceName} has no tunable flag ${unknown.join(', ')}.`, `Tunable: ${candidates.map((c) => c.param.name).join(', ')}.${notes.length ? ` Left out: ${notes.join('; ')}` : ''}`);
+    chosen = candidates.filter((c) => variables.includes(c.param.name));
   }
-  const params = refine(chosen.map((f) => f.param), refinements, spaceName);
-  const flagsOf = new Map(chosen.map((f) => [f.param.name, f.flags]));
-  const isGroup = (p: ParamSpec) => flagsOf.get(p.name)![0].group === p.name;
-  const covered = new Set(chosen.flatMap((f) => f.flags.map((flag) => flag.name)));
+  const params = refine(chosen.map((c) => c.param), refinements, spaceName);
+  const byName = new Map(chosen.map((c) => [c.param.name, c]));
+  const covered = new Set(chosen.flatMap((c) => c.group ?? [c.flag!.name]));
+  const setFlags = (point: Point): string[] =>
+    params.flatMap((p) => {
+      const v = point[p.name];
+      const c = byName.get(p.name)!;
+      if (c.group) return v !== undefined && v !== NONE ? [String(v)] : [];
+      return c.flag!.form === 'switch' ? (v === true ? [p.name] : []) : [];
+    });
   return {
     name: spaceName,
     params,
     notes,
     toConfig(point) {
-      const flags: string[] = [];
+      const args: string[] = [];
       for (const p of params) {
         const v = point[p.name];
+        const c = byName.get(p.name)!;
         if (v === undefined || v === p.default) continue;
-        if (isGroup(p)) {
-          if (v !== NONE) flags.push(String(v));
-        } else if (p.type === 'bool') {
-          if (v) flags.push(p.name);
-        } else flags.push(p.name, String(v));
+        if (c.group) {
+          if (v !== NONE) args.push(String(v));
+        } else if (c.flag!.form === 'switch') {
+          if (v) args.push(p.name);
+        } else args.push(p.name, String(v));
       }
-      return { scheduler: entry.name, flags };
+      return { scheduler: entry.name, flags: args };
     },
     fromConfig(config) {
       if (!config || typeof config !== 'object') return null;
       const c = config as { scheduler?: unknown; flags?: unknown };
       if (c.scheduler !== entry.name) return null;
-      const args = Array.isArray(c.flags) ? c.flags.map(String) : [];
-      const values = parseFlags(args, entry.flags);
+      const values = parseFlags(Array.isArray(c.flags) ? c.flags.map(String) : [], entry.flags);
       if (!values) return null;
+      for (const name of values.keys()) if (!covered.has(name)) return null; // a flag this space does not vary
       const point: Point = {};
       for (const p of params) {
-        if (isGroup(p)) {
-          const set = flagsOf.get(p.name)!.filter((f) => values.has(f.name));
-          point[p.name] = set.length === 0 ? NONE : set.length === 1 ? set[0].name : undefined;
-          if (point[p.name] === undefined) return null;
+        const spec = byName.get(p.name)!;
+        if (spec.group) {
+          const set = spec.group.filter((f) => values.has(f));
+          if (set.length > 1) return null;
+          point[p.name] = set[0] ?? NONE;
           continue;
         }
         const raw = values.get(p.name);
-        const v = p.type === 'bool' ? values.has(p.name) : raw === undefined ? p.default : coerceValue(p, raw);
+        const v = spec.flag!.form === 'switch' ? values.has(p.name) : raw === undefined ? p.default : coerceValue(p, raw);
         if (raw !== undefined && v === undefined) return null; // a value outside the (refined) space
         point[p.name] = v;
       }
-      // Flags set that the space does not vary make it a different config.
-      for (const name of values.keys()) if (!covered.has(name)) return null;
       return point;
+    },
+    isValid(point) {
+      const set = setFlags(point);
+      return !set.some((a) => set.some((b) => a !== b && refuses(a, b)));
     },
   };
 }
 
-function flagParam(flag: CatalogFlag, notes: string[], hasBounds: boolean): ParamSpec | null {
+function flagParam(flag: SchedulerFlagSpace, notes: string[], hasBounds: boolean): ParamSpec | null {
   const base = { name: flag.name, description: flag.description };
-  if (flag.type === 'bool') return { ...base, type: 'bool', default: false };
-  if (flag.type === 'enum') return { ...base, type: 'categorical', choices: flag.choices!, default: typeof flag.default === 'string' ? flag.default : undefined };
+  if (flag.repeatable) {
+    notes.push(`${flag.name} (repeatable: a list, not a value)`);
+    return null;
+  }
+  if (flag.type === 'bool') return { ...base, type: 'bool', default: typeof flag.default === 'boolean' ? flag.default : false };
+  if (flag.type === 'choice') return { ...base, type: 'categorical', choices: flag.choices ?? [], default: typeof flag.default === 'string' ? flag.default : undefined };
   if (flag.type !== 'int' && flag.type !== 'float') {
     notes.push(`${flag.name} (${flag.type}: not a tunable value)`);
     return null;
   }
-  if (flag.min === undefined || flag.max === undefined) {
-    if (hasBounds) return { ...base, type: flag.type, min: 0, max: 0 };
-    notes.push(`${flag.name} (no range in the catalog: give min and max in params)`);
-    return null;
-  }
+  if (hasBounds) return { ...base, type: flag.type, min: 0, max: 0 };
   const d = typeof flag.default === 'number' ? flag.default : undefined;
-  if (flag.max - flag.min > WIDE_RANGE && !hasBounds) {
+  const min = flag.range?.min;
+  const max = flag.range?.max;
+  if (min === undefined || max === undefined || max - min > WIDE_RANGE) {
     if (d === undefined || d <= 0) {
-      notes.push(`${flag.name} (range ${flag.min}..${flag.max} too wide to search without a positive default: give min and max in params)`);
+      notes.push(`${flag.name} (range ${min ?? '-inf'}..${max ?? 'inf'} too wide to search without a positive default: give min and max in params)`);
       return null;
     }
     // Narrowed to default/10 .. default*10 on a log scale: where tuning that flag usually happens.
-    const lo = Math.max(flag.min, flag.type === 'int' ? Math.ceil(d / 10) : d / 10);
-    const hi = Math.min(flag.max, d * 10);
-    return { ...base, type: flag.type, min: Math.max(lo, flag.type === 'int' ? 1 : Number.MIN_VALUE), max: hi, log: true, default: d };
+    const lo = Math.max(min ?? 0, flag.type === 'int' ? Math.max(1, Math.ceil(d / 10)) : d / 10);
+    const hi = Math.min(max ?? Infinity, d * 10);
+    return { ...base, type: flag.type, min: lo, max: hi, log: true, default: d };
   }
-  const log = flag.min > 0 && flag.max / flag.min >= 100;
-  return { ...base, type: flag.type, min: flag.min, max: flag.max, log, default: d };
+  const log = min > 0 && max / min >= 100;
+  return { ...base, type: flag.type, min, max, log, default: d };
 }
 
-/** `--name value`, `--name=value`, short aliases, and bare bool flags; null when a flag is unknown. */
+/** `--name value`, `--name=value`, short aliases, and switches; null when a flag is unknown. */
 function parseFlags(args: string[], flags: CatalogFlag[]): Map<string, string | undefined> | null {
   const values = new Map<string, string | undefined>();
   for (let i = 0; i < args.length; i++) {
-    const [word, inline] = args[i].includes('=') ? [args[i].slice(0, args[i].indexOf('=')), args[i].slice(args[i].indexOf('=') + 1)] : [args[i], undefined];
+    const eq = args[i].indexOf('=');
+    const [word, inline] = eq > 0 ? [args[i].slice(0, eq), args[i].slice(eq + 1)] : [args[i], undefined];
     const flag = flags.find((f) => f.name === word || f.short === word);
     if (!flag) return null;
-    if (flag.type === 'bool' || flag.type === 'count') values.set(flag.name, undefined);
+    if (!flag.takes_value) values.set(flag.name, undefined);
     else values.set(flag.name, inline ?? args[++i]);
   }
   return values;

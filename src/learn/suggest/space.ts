@@ -38,6 +38,8 @@ export interface Space {
   toConfig(point: Point): unknown;
   /** The point a recorded config stands for, or null when the config is not in this space. */
   fromConfig(config: unknown): Point | null;
+  /** Whether a point is a config the system accepts (e.g. no two flags that refuse each other); all are when absent. */
+  isValid?(point: Point): boolean;
 }
 
 const MAX_PARAMS = 32;

@@ -117,7 +117,7 @@ export function suggest(space: Space, observations: ConfigObservation[], options
     picked.add(pointKey(params, c.point));
     candidates.push(c);
   };
-  const isNew = (point: Point) => !measured.has(pointKey(params, point)) && !picked.has(pointKey(params, point));
+  const isCandidate = (point: Point) => !measured.has(pointKey(params, point)) && !picked.has(pointKey(params, point)) && (space.isValid?.(point) ?? true);
 
   const repeat = chooseRepeat(summaries, options, startup, measured.size >= size);
   if (repeat) add({ point: repeat.config.point, kind: 'repeat', predicted: null, uncertainty: null, rationale: repeat.reason });
@@ -125,23 +125,23 @@ export function suggest(space: Space, observations: ConfigObservation[], options
   for (const seed of options.seeds ?? []) {
     if (candidates.length >= options.count) break;
     // Seeds may leave parameters unset (an untuned default lets the system choose).
-    if (!isNew(seed.point)) continue;
+    if (!isCandidate(seed.point)) continue;
     add({ point: seed.point, kind: seed.kind, predicted: null, uncertainty: null, rationale: seed.reason });
   }
 
   const snap = (x: Encoded) => encode(params, decode(params, x));
   while (candidates.length < options.count && measured.size + picked.size < Math.min(startup, size)) {
-    const point = maximinPoint(params, [...observed.map((o) => o.x), ...candidates.map((c) => encode(params, c.point))], random, isNew);
+    const point = maximinPoint(params, [...observed.map((o) => o.x), ...candidates.map((c) => encode(params, c.point))], random, isCandidate);
     if (!point) break;
     add({ point, kind: 'space-filling', predicted: null, uncertainty: null, rationale: 'Space-filling start: the point farthest from everything measured so far.' });
   }
 
   const modelReady = observed.length >= 2;
   if (candidates.length < options.count && modelReady) {
-    const proposals = proposeTpe(params, observed, options.count - candidates.length, random, { snap, accept: (x) => isNew(decode(params, x)) });
+    const proposals = proposeTpe(params, observed, options.count - candidates.length, random, { snap, accept: (x) => isCandidate(decode(params, x)) });
     for (const p of proposals) {
       const point = decode(params, p.x);
-      if (!isNew(point)) continue;
+      if (!isCandidate(point)) continue;
       add({ point, kind: 'model', predicted: null, uncertainty: null, rationale: 'Surrogate (TPE): most likely to beat the best configs relative to the rest.' });
     }
   }
@@ -227,13 +227,13 @@ function chooseRepeat(summaries: ConfigSummary[], options: SuggestOptions, start
   };
 }
 
-function maximinPoint(params: ParamSpec[], taken: Encoded[], random: () => number, isNew: (p: Point) => boolean): Point | null {
+function maximinPoint(params: ParamSpec[], taken: Encoded[], random: () => number, isCandidate: (p: Point) => boolean): Point | null {
   const dims = dimsOf(params);
   let best: Point | null = null;
   let bestDistance = -1;
   for (let t = 0; t < 128; t++) {
     const point = decode(params, samplePrior(dims, random));
-    if (!isNew(point)) continue;
+    if (!isCandidate(point)) continue;
     const x = encode(params, point);
     const d = taken.length ? Math.min(...taken.map((y) => distance(dims, x, y))) : 1;
     if (d > bestDistance) {
