@@ -1,37 +1,18 @@
 /** The rules tool: what worked where, kept with its evidence, matched to new situations by similarity. */
 import { z } from 'zod';
 import { UserError } from '../../core/errors.js';
-import { hostContext } from '../../core/host.js';
 import type { Store } from '../../core/store.js';
 import { defineTool } from '../../core/tool.js';
 import { DOMAINS } from '../runs.js';
 import { directionSchema } from '../schemas.js';
 import { findWorkload, type Workload } from '../workloads.js';
 import type { RuleContext, Situation } from './context.js';
+import { situationFor } from './situation.js';
 import { deriveRuleCandidates } from './derive.js';
 import { ruleCandidateSchema, ruleContextSchema, ruleMatchSchema, ruleSchema, situationSchema } from './schemas.js';
 import { deleteRule, listRules, matchRules, saveRule } from './store.js';
 
 const ACTIONS = ['add', 'list', 'match', 'delete', 'derive'] as const;
-
-/** The situation to match: the given facts, then the workload's class and tags, then this host's facts. */
-export function situationFor(store: Store, given: Situation, workloadRef: string | undefined, fromHost: boolean): Situation {
-  const facts: Situation = { ...given };
-  if (workloadRef) {
-    const w = findWorkload(store, workloadRef);
-    facts.workload ??= w.name;
-    if (w.classification) facts.classification ??= w.classification;
-    if (w.tags.length) facts.tags ??= w.tags;
-  }
-  if (fromHost) {
-    const h = hostContext();
-    facts.host ??= h.host;
-    facts.kernel ??= h.kernel;
-    facts.cpu_model ??= h.cpu_model;
-    facts.cpus ??= h.cpus;
-  }
-  return facts;
-}
 
 export const rulesTool = defineTool({
   name: 'rules',

@@ -6,14 +6,12 @@ import { configKey } from '../canonical.js';
 import { DOMAINS } from '../runs.js';
 import { comparisonSchema, directionSchema } from '../schemas.js';
 import { compare } from '../stats.js';
-import { situationFor } from '../rules/tool.js';
-import { matchRules } from '../rules/store.js';
 import type { Situation } from '../rules/context.js';
 import { findWorkload } from '../workloads.js';
 import { namedSpace } from './named-spaces.js';
-import { collectObservations, ruleSeeds } from './observations.js';
+import { suggestFromHistory } from './from-history.js';
 import { defaultPoint, explicitSpace, pointKey, spaceSize, type ParamSpec, type Space } from './space.js';
-import { suggest, type ConfigObservation } from './suggester.js';
+import type { ConfigObservation } from './suggester.js';
 
 const value = z.union([z.string().max(200), z.number(), z.boolean()]);
 
@@ -94,15 +92,13 @@ export const suggestConfigTool = defineTool({
     const space = buildSpace(args.space, args.params, args.variables);
     const workload = args.workload ? findWorkload(store, args.workload) : undefined;
     const domain = args.domain ?? (args.space === 'nccl' ? 'nccl' : undefined);
-    const obs = collectObservations(store, space, { workload_id: workload?.id, domain, metric: args.metric, direction: args.direction, context: args.context });
-    const situation = situationFor(store, contextFacts(args.context), workload?.name, true);
-    const matches = args.use_rules ? matchRules(store, situation, { domain, minScore: 0.2, limit: 5 }) : [];
-    const defaults = defaultPoint(space.params);
-    const seeds = [
-      ...(Object.keys(defaults).length ? [{ point: defaults, kind: 'default' as const, reason: 'The defaults: the baseline every gain is measured against.' }] : []),
-      ...ruleSeeds(space, matches),
-    ];
-    const result = suggest(space, obs.configs, { direction: obs.direction, count: args.count, seed: args.seed, seeds });
+    const result = suggestFromHistory(
+      store,
+      space,
+      { workload_id: workload?.id, workloadName: workload?.name, domain, metric: args.metric, direction: args.direction, context: args.context },
+      { count: args.count, seed: args.seed, useRules: args.use_rules, facts: contextFacts(args.context) },
+    );
+    const obs = result.observations;
     const best = result.best ? bestWithEvidence(space, obs.configs, result.best, obs.direction, obs.metric) : null;
     return {
       space: { name: space.name, params: space.params.map(describeParam), size: Number.isFinite(spaceSize(space.params)) ? spaceSize(space.params) : null, notes: 'notes' in space ? (space.notes as string[]) : [] },
@@ -116,7 +112,7 @@ export const suggestConfigTool = defineTool({
       best,
       coverage: result.coverage,
       noise_cv: result.noise_cv === null ? null : Number(result.noise_cv.toFixed(4)),
-      rules_used: matches.map((m) => ({ id: m.rule.id, score: m.score })),
+      rules_used: result.rules.map((m) => ({ id: m.rule.id, score: m.score })),
       seed: args.seed,
     };
   },
