@@ -22,7 +22,7 @@ import { compare, summarize } from '../../learn/stats.js';
 import { suggestFromHistory } from '../../learn/suggest/from-history.js';
 import { namedSpace } from '../../learn/suggest/named-spaces.js';
 import { schedulerRegistry } from '../registry.js';
-import { armResult, counterbalanced, missingMeasurements, runMeasured, runWarmup, type BenchmarkResult, type RunRecord } from './benchmark.js';
+import { armResult, benchmarkResult, counterbalanced, runMeasured, runWarmup, type BenchmarkResult, type RunRecord } from './benchmark.js';
 import type { Arm, ArmLabel, BenchmarkPlan } from './plan.js';
 
 /** Trials without a gain beyond the noise before the search stops. */
@@ -143,20 +143,11 @@ export async function runAdaptiveBenchmark(runtime: Runtime, job: JobContext, pl
   const bValues = bRuns.filter((r) => r.status === 'ok').map((r) => r.metrics[plan.primary]);
   const comparison = best ? compare(aValues, bValues, plan.direction, { metric: plan.primary, alpha: input.alpha }) : null;
   const aRuns = confirmedSeparately ? runs.filter((r) => r.arm === 'A' && r.trial === budget + 1) : runs.filter((r) => r.arm === 'A');
-  return {
-    workload: plan.workload,
-    command: plan.argv,
-    primary_metric: plan.primary,
-    direction: plan.direction,
-    domain: plan.domain,
-    warmup: input.warmup,
-    repeats: input.repeats,
+  return benchmarkResult(plan, {
     order,
     arms: best ? [armResult(armA, aRuns, plan.primary), armResult(best.arm, bRuns, plan.primary)] : [armResult(armA, aRuns, plan.primary)],
     comparison,
-    verdict: comparison?.verdict ?? null,
     runs,
-    missing: missingMeasurements(plan),
     adaptive: {
       space: space.name,
       budget,
@@ -165,7 +156,7 @@ export async function runAdaptiveBenchmark(runtime: Runtime, job: JobContext, pl
       best: best ? { config: best.config, median: best.median, n: best.values.length } : null,
       confirmed_separately: confirmedSeparately,
     },
-  };
+  });
 }
 
 function bestOf(byConfig: Map<string, { config: AdaptiveTrial['config']; values: number[]; trial: number; arm: Arm }>, direction: 'lower' | 'higher') {

@@ -69,7 +69,6 @@ export async function runBenchmark(runtime: Runtime, job: JobContext, plan: Benc
   const order = counterbalanced(plan.arms.map((a) => a.label), input.repeats);
   const total = input.warmup * plan.arms.length + order.length;
   const runs: RunRecord[] = [];
-  const missing = missingMeasurements(plan);
   let done = 0;
   const step = (message: string) => job.progress({ done: done++, total, message });
 
@@ -85,25 +84,31 @@ export async function runBenchmark(runtime: Runtime, job: JobContext, plan: Benc
   const values = (label: ArmLabel) => runs.filter((r) => r.arm === label && r.status === 'ok').map((r) => r.metrics[plan.primary]);
   const comparison = plan.arms.length === 2 ? compare(values('A'), values('B'), plan.direction, { metric: plan.primary, alpha: input.alpha }) : null;
   job.progress({ done: total, total, message: comparison?.verdict ?? 'done' });
+  return benchmarkResult(plan, { order, arms, comparison, runs });
+}
+
+/** The result both modes return: the plan's facts, what ran, and the comparison. */
+export function benchmarkResult(plan: BenchmarkPlan, r: Pick<BenchmarkResult, 'order' | 'arms' | 'comparison' | 'runs' | 'adaptive'>): BenchmarkResult {
   return {
     workload: plan.workload,
     command: plan.argv,
     primary_metric: plan.primary,
     direction: plan.direction,
     domain: plan.domain,
-    warmup: input.warmup,
-    repeats: input.repeats,
-    order,
-    arms,
-    comparison,
-    verdict: comparison?.verdict ?? null,
-    runs,
-    missing,
+    warmup: plan.input.warmup,
+    repeats: plan.input.repeats,
+    order: r.order,
+    arms: r.arms,
+    comparison: r.comparison,
+    verdict: r.comparison?.verdict ?? null,
+    runs: r.runs,
+    missing: missingMeasurements(plan),
+    ...(r.adaptive && { adaptive: r.adaptive }),
   };
 }
 
 /** What this host cannot measure. */
-export function missingMeasurements(plan: BenchmarkPlan): string[] {
+function missingMeasurements(plan: BenchmarkPlan): string[] {
   return plan.time ? [] : ['user/sys CPU and max RSS: GNU time is not installed (apt-get install time); only wall time and output metrics are measured'];
 }
 
