@@ -1,7 +1,7 @@
 /**
  * MCP resources: large artifacts and full texts tools point to instead of inlining them. Each
- * domain's resources are registered only when its toolset is enabled (knowledge and job logs
- * always):
+ * domain's resources are registered only when its toolset is enabled (knowledge, the scheduler
+ * catalog and job logs always):
  * - tuneloop://jobs/{job_id}/log: a job's full log (the last 1 MiB of it);
  * - tuneloop://knowledge/{path}, tuneloop://schedulers/{name}, tuneloop://archives/{archive}/{file}
  *   (file-resources.ts);
@@ -34,10 +34,11 @@ export function registerResources(server: McpServer, runtime: Runtime): void {
       return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: omitted ? `[... ${omitted} earlier bytes omitted ...]\n${text}` : text }] };
     },
   );
+  // Knowledge and the scheduler catalog are reference text (search_knowledge points into both).
   registerKnowledgeResources(server);
+  registerSchedulerResources(server);
   const enabled = runtime.config.toolsets;
   if (enabled.includes('history')) registerHistoryResources(server, runtime);
-  if (enabled.includes('sched')) registerSchedulerResources(server);
   if (enabled.includes('triton')) {
     registerArchiveResources(server, runtime);
     registerTritonResources(server, runtime);
