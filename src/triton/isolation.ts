@@ -13,7 +13,6 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import { containmentInfo } from '../core/contain.js';
 import type { Isolation, SandboxSpec } from '../core/sandbox.js';
 import { listDir, readText } from '../core/proc.js';
 import { HARNESS_PATH } from './harness.js';
@@ -83,8 +82,9 @@ export function candidateSandbox(r: CandidateSandboxRequest): { spec: SandboxSpe
     cwd: tmp,
     env,
   };
-  // CUDA reserves far more address space than it uses: bound its memory only where a cgroup does it.
-  if (r.device === 'cpu' || containmentInfo().mode === 'cgroup') spec.memoryBytes = Math.floor(totalmem() / 2);
+  // Half the RAM. Not for CUDA: where no cgroup memory controller is delegated core/sandbox bounds
+  // memory with RLIMIT_AS, and CUDA reserves far more address space than it uses.
+  if (r.device === 'cpu') spec.memoryBytes = Math.floor(totalmem() / 2);
   return { spec, dropped, allowedRoots: [...SYSTEM_ROOTS, ...spec.roBinds, ...(spec.rwBinds ?? [])] };
 }
 
