@@ -133,14 +133,20 @@ export class Container {
       if (!resolved || (process.getuid?.() !== 0 && isSetuid(resolved))) mode = 'pgroup';
       else command = [hostInfo.bwrap!, ...PIDNS_ARGS, ...argv];
     }
-    this.mode = mode;
-    this.argv = command;
-    this.bwrapLeader = (mode === 'pidns' && !options.sandbox) || this.launch?.isolation === 'bwrap';
     if (mode === 'cgroup') {
       this.home = hostInfo.home;
       const memory = this.launch?.memoryLimit === 'cgroup' ? options.sandbox!.memoryBytes : undefined;
-      this.cgroup = createChildCgroup(this.home!, `c${++childSeq}`, memory).dir;
+      try {
+        this.cgroup = createChildCgroup(this.home!, `c${++childSeq}`, memory).dir;
+      } catch (error) {
+        // e.g. cgroup.max.descendants reached: this child gets its process group (or its sandbox's namespace).
+        process.stderr.write(`tuneloop: no cgroup for a child (${(error as Error).message})\n`);
+        mode = this.launch && this.launch.isolation !== 'none' ? 'pidns' : 'pgroup';
+      }
     }
+    this.mode = mode;
+    this.argv = command;
+    this.bwrapLeader = (mode === 'pidns' && !options.sandbox) || this.launch?.isolation === 'bwrap';
   }
 
   /** Run `start` (which forks the child synchronously) so that the child is born contained. */
