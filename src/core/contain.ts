@@ -21,6 +21,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { spawnSync } from 'node:child_process';
+import { isMainThread } from 'node:worker_threads';
 import { createChildCgroup, isPopulated, killCgroup, moveSelf, removeCgroup, setupCgroupHome, type CgroupHome } from './cgroup.js';
 import { readText } from './proc.js';
 import { registerContained, registerHome, unregisterContained } from './reaper.js';
@@ -120,6 +121,9 @@ export class Container {
   constructor(argv: string[], options: ContainOptions) {
     const hostInfo = probeHost();
     let mode: ContainmentMode = options.uncontained ? 'pgroup' : hostInfo.mode;
+    // Placing a child moves the whole process (every thread) for a moment: only the main thread,
+    // which starts all other children, may do it; a worker thread's children get their process group.
+    if (mode === 'cgroup' && !isMainThread) mode = 'pgroup';
     let command = argv;
     if (options.sandbox) {
       const cgroupMemory = mode === 'cgroup' && options.sandbox.memoryBytes !== undefined && !!hostInfo.home?.memory;
