@@ -56,6 +56,16 @@ describe('a setsid grandchild of a job', () => {
     expect(escaped(marker)).toEqual([]);
   });
 
+  it("does not survive the server's shutdown (stdin closed)", async () => {
+    const { call, transport } = await server();
+    const { marker, command } = escapingWorkload('sleep 60');
+    await call('benchmark_workload', bench(command, { wait_s: 0 }));
+    expect(await waitFor(() => escaped(marker).length === 1, 20_000)).toBe(true);
+    transport.child.stdin!.end();
+    await transport.exited();
+    expect(await waitFor(() => escaped(marker).length === 0, 3000)).toBe(true);
+  });
+
   it('does not survive SIGKILL of the server', async () => {
     const { call, transport } = await server();
     const { marker, command } = escapingWorkload('sleep 60');
