@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> 
   suggest: () => import('./suggest.bench.js'),
   'triton-verify': () => import('./triton-verify.bench.js'),
   sched: () => import('./sched.bench.js'),
+  contain: () => import('./contain.bench.js'),
 };
 
 const filters = process.argv.slice(2);

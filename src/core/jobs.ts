@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { UserError, formatErrorText } from './errors.js';
 import type { Migration, Store } from './store.js';
 import { isProcessAlive, processStartTime, readTailText } from './proc.js';
+import { appendCappedLog } from './capture.js';
 import { describeBug, Logger } from './log.js';
 
 export const JOB_STATUSES = ['running', 'succeeded', 'failed', 'canceled', 'interrupted'] as const;
@@ -32,7 +33,7 @@ export interface JobContext {
   readonly id: string;
   /** `<home>/jobs/<id>`: the job may keep artifacts here. */
   readonly dir: string;
-  /** Pass to exec's `logFile` so child output lands in the job log. */
+  /** Pass to exec's `logFile` so child output lands in the job log (capped on disk: capture.ts). */
   readonly logFile: string;
   /** Aborted on job_cancel and on server shutdown. */
   readonly signal: AbortSignal;
@@ -171,7 +172,7 @@ export class JobManager {
       dir,
       logFile,
       signal: controller.signal,
-      log: (line) => appendFileSync(logFile, line.endsWith('\n') ? line : `${line}\n`),
+      log: (line) => appendCappedLog(logFile, line.endsWith('\n') ? line : `${line}\n`),
       progress: (p) => {
         pendingProgress = p;
         for (const l of listeners) l(p);
