@@ -38,3 +38,11 @@ export function formatErrorText(error: unknown): string {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Error texts quote at most this much of a caller's input: a 1 MB argument must not flood the client. */
+export const MAX_QUOTED_INPUT = 200;
+
+/** A caller's input as an error text may quote it: whole when short, else its start and its length. */
+export function quoteInput(text: string, max = MAX_QUOTED_INPUT): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}
