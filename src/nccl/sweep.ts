@@ -15,7 +15,7 @@ import { ncclCollectiveOf } from './lists.js';
 import { saveProfile } from './profiles.js';
 import { bandStandings, sizeStandings, standings, type SizeStanding, type Standing, type Trial } from './ranking.js';
 import { confBody } from './render.js';
-import { runNcclTests, type RunSpec } from './runner.js';
+import { runFailure, runNcclTests, type RunSpec } from './runner.js';
 import type { RunResult, SweepResult } from './schemas.js';
 import type { SweepPlan } from './sweep-plan.js';
 import { csvRanges, tunerChoice, tunerCsv, type TunerChoice } from './tuner-export.js';
@@ -32,6 +32,7 @@ export interface SweepSpec {
 }
 
 const MAX_RANKED = 50;
+export const DEFAULT_NEVER_MEASURED = 'The default never produced a bus bandwidth';
 
 /** With this many runs per side compare() can confirm a gain; below it a margin is all there is. */
 const CONFIRMABLE_N = 4;
@@ -103,7 +104,7 @@ export async function runSweep(config: Config, store: Store, spec: SweepSpec, jo
   writeFileSync(trialsFile, `${JSON.stringify(results, null, 1)}\n`, { mode: 0o600 });
   const ranking = standings(plan.configs, trials, (t) => t.objective, 'busbw_gbps');
   const defaultStanding = ranking.find((s) => s.config_index === 0)!;
-  if (defaultStanding.n === 0) notes.push('The default never produced a bus bandwidth: margins cannot be computed. Check the default run in trials_file.');
+  if (defaultStanding.n === 0) notes.unshift(`${DEFAULT_NEVER_MEASURED}${lastDefault ? ` (${runFailure(lastDefault) ?? lastDefault.summary})` : ' (it never ran)'}: margins cannot be computed. Check the default run in trials_file.`);
   const winner = pickWinner(ranking, defaultStanding.n, spec.minGain);
   const exports = exportResults(store, spec, job, trials, winner, lastDefault, notes);
   const ok = trials.filter((t) => t.status === 'ok').length;
