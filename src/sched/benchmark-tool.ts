@@ -68,7 +68,7 @@ export const benchmarkWorkloadTool = defineTool({
     repeats: z.number().int().min(1).max(100).default(5).describe('Measured runs per arm.'),
     timeout_s: z.number().int().min(1).max(3600).default(300).describe('Limit per run.'),
     scheduler: z.string().default(DEFAULT_SCHEDULER).describe('Arm B: a catalog scheduler ("scx_lavd"), "custom:<name>", or "default" (the kernel\'s own).'),
-    flags: z.array(z.string()).default([]).describe('Arm B flags, validated against the catalog.'),
+    flags: z.array(z.string()).default([]).describe('Arm B flags, validated like run_scheduler\'s (the binary\'s --help, or the catalog).'),
     allow_unlisted_flags: z.boolean().default(false).describe('Pass flags the catalog does not know.'),
     ab: z.boolean().optional().describe('Run the A/B trial (default: true when scheduler is not "default"). scheduler "default" with ab: true compares the default scheduler with itself.'),
     metric_regex: z.string().optional().describe('Read a metric from the output: the last match; the number is the group named "value", else group 1.'),
