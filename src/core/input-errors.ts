@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { quoteInput } from './errors.js';
+import { WRAPPERS } from './strict.js';
 
 const MAX_ISSUES = 8;
 const MAX_SEGMENT = 40;
@@ -46,7 +47,7 @@ function objectShapeAt(schema: z.ZodType, path: readonly PropertyKey[]): Record<
   let current: z.ZodType | undefined = schema;
   for (let i = 0; i <= path.length && current; ) {
     const def: Record<string, unknown> & { type: string } = (current as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
-    if (['optional', 'nullable', 'default', 'prefault', 'readonly', 'nonoptional', 'catch'].includes(def.type)) {
+    if (WRAPPERS.has(def.type)) {
       current = def.innerType as z.ZodType;
       continue;
     }

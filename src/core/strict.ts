@@ -23,7 +23,8 @@ interface Def {
   in?: Schema;
 }
 
-const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'nonoptional', 'catch']);
+/** zod schema types that wrap one inner schema (`innerType`). */
+export const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'nonoptional', 'catch']);
 
 /** `schema` with every object in it strict (unknown keys refused); unchanged parts keep their identity. */
 export function strictDeep<T extends Schema>(schema: T): T {
