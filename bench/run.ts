@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> 
   monitor: () => import('./monitor.bench.js'),
   diagnose: () => import('./diagnose.bench.js'),
   'nccl-parser': () => import('./nccl-parser.bench.js'),
+  suggest: () => import('./suggest.bench.js'),
   'triton-verify': () => import('./triton-verify.bench.js'),
   sched: () => import('./sched.bench.js'),
 };
