@@ -8,7 +8,7 @@ import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../../core/store.js';
 import { loadCatalog } from '../../sched/catalog.js';
-import { paramTable } from '../../nccl/params.js';
+import { paramTable } from '../../nccl/params/table.js';
 import { listRules } from '../rules/store.js';
 
 /** knowledge/ in the package (the same relative place from src/ and dist/). */

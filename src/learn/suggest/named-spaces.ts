@@ -14,7 +14,7 @@
  */
 import { UserError } from '../../core/errors.js';
 import { findCatalogScheduler, loadCatalog, schedulerFlagSpace, type CatalogFlag, type SchedulerFlagSpace } from '../../sched/catalog.js';
-import { paramStatus, paramTable, type ParamSpec as NcclParam } from '../../nccl/params.js';
+import { paramStatus, paramTable, type ParamSpec as NcclParam } from '../../nccl/params/table.js';
 import { coerceValue, validateParams, type ParamSpec, type Point, type Space, type Value } from './space.js';
 
 /** What the caller may change about a named parameter. */
