@@ -90,6 +90,11 @@ describe('read-only tools change nothing', async () => {
     triton_cases: [{ action: 'list' }, { action: 'show', case: 'softmax' }],
     get_history: [{ workload: 'ro-test', aggregates: true }, { sort: 'primary', limit: 3 }],
     compare_runs: [{ a_run_ids: runIds.slice(0, 4), b_run_ids: runIds.slice(4) }],
+    suggest_config: [
+      { params: [{ name: 'variant', type: 'categorical', choices: ['a', 'b', 'c'], default: 'a' }], workload: 'ro-test', count: 2, seed: 1 },
+      { space: 'sched:scx_lavd', count: 2, seed: 1 },
+    ],
+    search_knowledge: [{ query: 'allreduce slow on small messages' }, { query: 'Xid 79', kinds: ['incident'] }],
     job_status: [{ job_id: job.job_id, wait_s: 0 }],
   };
 
