@@ -13,7 +13,7 @@ import { effectiveEnv } from '../run/env.js';
 import { recordNcclRun } from '../run/history.js';
 import { bandStandings, sizeStandings, standings, type Standing, type Trial } from './ranking.js';
 import { confidence, exportSweep, pct } from './exports.js';
-import { runNcclTests, type RunSpec } from '../run/runner.js';
+import { runFailure, runNcclTests, type RunSpec } from '../run/runner.js';
 import type { RunResult, SweepResult } from '../schemas.js';
 import type { SweepPlan } from './plan.js';
 import { rowSizeOfLogged } from './tuner-csv.js';
@@ -30,6 +30,7 @@ export interface SweepSpec {
 }
 
 const MAX_RANKED = 50;
+export const DEFAULT_NEVER_MEASURED = 'The default never produced a bus bandwidth';
 
 /** With this many runs per side compare() can confirm a gain; below it a margin is all there is. */
 const CONFIRMABLE_N = 4;
@@ -101,7 +102,7 @@ export async function runSweep(config: Config, store: Store, spec: SweepSpec, jo
   writeFileSync(trialsFile, `${JSON.stringify(results, null, 1)}\n`, { mode: 0o600 });
   const ranking = standings(plan.configs, trials, (t) => t.objective, 'busbw_gbps');
   const defaultStanding = ranking.find((s) => s.config_index === 0)!;
-  if (defaultStanding.n === 0) notes.push('The default never produced a bus bandwidth: margins cannot be computed. Check the default run in trials_file.');
+  if (defaultStanding.n === 0) notes.unshift(`${DEFAULT_NEVER_MEASURED}${lastDefault ? ` (${runFailure(lastDefault) ?? lastDefault.summary})` : ' (it never ran)'}: margins cannot be computed. Check the default run in trials_file.`);
   const winner = pickWinner(ranking, defaultStanding.n, spec.minGain);
   const topology = { nodes: lastDefault?.topology.nodes ?? null, ranks: lastDefault?.topology.ranks ?? null };
   const exports = exportSweep(store, job, { plan, collective: test.collective, trials, winner, minGain: spec.minGain, topology, saveProfile: spec.saveProfile, refuted }, notes);

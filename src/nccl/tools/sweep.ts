@@ -2,10 +2,10 @@
 import { z } from 'zod';
 import { UserError } from '../../core/errors.js';
 import { jobOutputSchema } from '../../core/jobs.js';
-import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../../core/tool.js';
+import { RUNS_CLIENT_CODE, defineTool, runAsJob, summarizeJob, waitSeconds } from '../../core/tool.js';
 import { checkProfileName } from '../env/profiles.js';
 import { sweepResultSchema, type SweepResult } from '../schemas.js';
-import { runSweep } from '../sweep/runner.js';
+import { DEFAULT_NEVER_MEASURED, runSweep } from '../sweep/runner.js';
 import { planSweep } from '../sweep/plan.js';
 import { buildRunSpec, envFields, launcherFields, measureFields, testFields, workloadIdOf } from './inputs.js';
 
@@ -20,7 +20,7 @@ export const ncclSweepTool = defineTool({
     '(busbw over the largest size band) and the best config per message-size band and per size, each with its margin over the default and ' +
     'whether compare() confirms it (needs about 4 repeats); exports the per-size winners as a CSV for NCCL\'s example tuner plugin ' +
     '(NCCL_TUNER_CONFIG_FILE) and the overall winner as an nccl.conf. Runs as a job (poll job_status).',
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  annotations: RUNS_CLIENT_CODE,
   input: z.object({
     ...testFields,
     ...launcherFields,
@@ -70,10 +70,17 @@ export const ncclSweepTool = defineTool({
         workloadId,
         saveProfile: args.save_profile,
       }, job),
+      sweepFailure,
     );
   },
   summarize: (view) => summarizeJob(view, summarizeSweep),
 });
+
+/** Without a measured default nothing can be ranked; failed configs beside a measured default are notes. */
+function sweepFailure(r: SweepResult): string | null {
+  if (r.default.median_gbps !== null) return null;
+  return r.exports.notes.find((n) => n.startsWith(DEFAULT_NEVER_MEASURED)) ?? DEFAULT_NEVER_MEASURED;
+}
 
 function summarizeSweep(r: SweepResult): string {
   const lines = [r.summary];
