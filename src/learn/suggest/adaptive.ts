@@ -21,7 +21,7 @@
  */
 import { configKey } from '../canonical.js';
 import { compare, summarize, withinMargin, type Comparison, type Direction } from '../stats.js';
-import type { Point, Space } from './space.js';
+import { spaceSize, type Point, type Space } from './space.js';
 import type { CandidateKind, ConfigObservation, Suggestion } from './suggester.js';
 
 export type StopReason = 'settled' | 'converged' | 'budget' | 'time' | 'exhausted' | 'canceled';
@@ -85,7 +85,10 @@ export interface ConfirmOptions {
 export interface SearchOptions {
   space: Space;
   direction: Direction;
-  /** The suggester over history plus `extra` observations (failed configs at the worst value). */
+  /**
+   * The suggester over history (leaving out this search's own runs) plus `extra`: this search's
+   * measurements, and its failed or refused configs at the worst value measured.
+   */
   suggest(count: number, extra: ConfigObservation[]): Suggestion;
   evaluate(proposal: Proposal, trial: number): Promise<TrialOutcome>;
   maxTrials: number;
@@ -127,10 +130,12 @@ export async function runAdaptiveSearch(o: SearchOptions): Promise<SearchResult>
   const medianOf = (e: SearchEntry) => summarize(e.values).median!;
   const ranked = () => [...entries.values()].filter((e) => e.values.length).sort((a, b) => (better(medianOf(a), medianOf(b)) ? -1 : better(medianOf(b), medianOf(a)) ? 1 : a.first_trial - b.first_trial));
   const worst = () => ranked().at(-1);
-  const penalties = (): ConfigObservation[] => {
+  const observations = (): ConfigObservation[] => {
     const w = worst();
-    return w ? [...excluded.values()].map((point) => ({ point, values: [medianOf(w)], run_ids: [] })) : [];
+    const measured = [...entries.values()].map((e) => ({ point: e.point, values: e.values, run_ids: [] }));
+    return w ? [...measured, ...[...excluded.values()].map((point) => ({ point, values: [medianOf(w)], run_ids: [] }))] : measured;
   };
+  const size = spaceSize(o.space.params);
   let target = o.confirm?.repeats ?? 0;
   let confirming = false;
   let settlement: Settlement | null = null;
@@ -163,7 +168,14 @@ export async function runAdaptiveSearch(o: SearchOptions): Promise<SearchResult>
         o.log?.(`[tuneloop] not settled yet (${settlement.reason}): ${target} runs each`);
         continue;
       }
-      const suggestion = o.suggest(Math.min(1 + excluded.size, 16), penalties());
+      if (entries.size + excluded.size >= size) {
+        // Every config measured (or refused): nothing new can come from the suggester.
+        if (!o.confirm || ranked().length === 0) return stop('exhausted', 'Every config of the space was tried.');
+        confirming = true;
+        o.log?.('[tuneloop] every config of the space was tried: confirming the best');
+        continue;
+      }
+      const suggestion = o.suggest(Math.min(1 + excluded.size, 16), observations());
       const proposal = suggestion.candidates.map((c) => proposalOf(o.space, c.point, c.kind, c.rationale)).find((p) => !excluded.has(p.key));
       if (proposal) return proposal;
       if (!o.confirm || ranked().length === 0) return stop('exhausted', 'The space has nothing new to try.');
@@ -207,11 +219,12 @@ export async function runAdaptiveSearch(o: SearchOptions): Promise<SearchResult>
 /** The best median moved by at most the noise over the last `patience` trials. */
 function converged(o: SearchOptions, bestHistory: number[], ranked: SearchEntry[], measured: number): boolean {
   const best = ranked[0];
-  if (!best || bestHistory.length <= o.patience || measured < (o.minConfigs ?? 0)) return false;
+  const patience = o.patience;
+  if (!best || bestHistory.length <= patience || measured < Math.min(o.minConfigs ?? 0, spaceSize(o.space.params))) return false;
   const median = summarize(best.values).median!;
   const spread = pooledSd(ranked.map((e) => e.values));
   const noise = Math.max(spread ?? 0, o.noiseFloor * Math.abs(median));
-  const before = bestHistory[bestHistory.length - 1 - o.patience];
+  const before = bestHistory[bestHistory.length - 1 - patience];
   return Number.isFinite(before) && Math.abs(median - before) <= noise;
 }
 

@@ -251,7 +251,7 @@ function ncclSpace(variables: string[] | undefined, refinements: ParamRefinement
   const algorithms = algorithmsFor(options, notes);
   const params: ParamSpec[] = names.map((name) => {
     const info = read.get(name);
-    if (!info) throw notReadBy(name, options.ncclVersion);
+    if (!info) throw notReadBy(name, options.ncclVersion, read);
     if (info.status === 'deprecated') notes.push(`${name} is deprecated in NCCL ${release}${info.replaced_by ? `: ${info.replaced_by} replaces it` : ''}`);
     if (info.risk !== 'tuning') notes.push(`${name} is classed ${info.risk}: see nccl_params before using a result in production`);
     const bounded = refinements.some((r) => r.name.toUpperCase() === name && ((r.min !== undefined && r.max !== undefined) || r.choices !== undefined));
@@ -322,13 +322,15 @@ function algorithmsFor(options: NamedSpaceOptions, notes: string[]): AlgorithmIn
   return implementing;
 }
 
-function notReadBy(name: string, version: string | undefined): UserError {
+function notReadBy(name: string, version: string | undefined, read: Map<string, ParameterInfo>): UserError {
   const known = describeParams({ names: [name], ncclVersion: version })[0];
   if (!known) return new UserError(`${name} is not in the NCCL parameter table.`, 'See the tunable variables with nccl_params {"risk": "tuning"}.');
   const window = `${known.since ? `read since ${known.since}` : 'read by old releases'}${known.removed_in ? `, not from ${known.removed_in}` : ''}`;
+  // The name this release reads instead: the newer one, or the older one it replaced.
+  const instead = (known.replaced_by && read.has(known.replaced_by) ? known.replaced_by : undefined) ?? [...read.values()].find((p) => p.replaced_by === name)?.name;
   return new UserError(
     `${name} is not read by NCCL ${version ?? 'in the newest release the table knows'} (${window}): NCCL would ignore it.`,
-    known.replaced_by ? `Vary ${known.replaced_by} instead.` : 'Drop it from the variables, or give the NCCL release you run as nccl_version.',
+    instead ? `Vary ${instead} instead.` : 'Drop it from the variables, or give the NCCL release you run as nccl_version.',
   );
 }
 
@@ -351,9 +353,11 @@ function ncclParam(info: ParameterInfo, algorithms: string[], bounded: boolean):
     case 'int': {
       if (info.allowed) return { ...base, type: 'categorical', choices: info.allowed, default: info.allowed.includes(numDefault as number) ? numDefault : undefined };
       const { min, max } = info.range ?? {};
-      // Bounds or choices from the caller (refine) stand in for a range the table does not give.
-      if (bounded) return { ...base, type: 'int', min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, default: numDefault };
-      if (min === undefined || max === undefined) break;
+      if (min === undefined || max === undefined) {
+        // Bounds or choices from the caller (refine) stand in for a range the table does not give.
+        if (bounded) return { ...base, type: 'int', min: min ?? Number.MIN_SAFE_INTEGER, max: max ?? Number.MAX_SAFE_INTEGER, default: numDefault };
+        break;
+      }
       return { ...base, type: 'int', min, max, log: min > 0 && max / min >= 16, default: numDefault };
     }
     case 'bytes': {

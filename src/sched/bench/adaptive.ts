@@ -75,7 +75,7 @@ export async function runAdaptiveBenchmark(runtime: Runtime, job: JobContext, pl
   const order: ArmLabel[] = [];
   const notes = new Map<number, string>();
   const armOf = new Map<string, Arm>();
-  const filter = { workload_id: plan.workload!.id, workloadName: plan.workload!.name, domain: 'sched' as const, metric: plan.primary, direction: plan.direction };
+  const filter = { workload_id: plan.workload!.id, workloadName: plan.workload!.name, domain: 'sched' as const, metric: plan.primary, direction: plan.direction, exclude_job: job.id };
 
   const warm = async (arm: Arm) => {
     for (let w = 0; w < input.warmup; w++) await runWarmup(runtime, job, plan, arm, w);
