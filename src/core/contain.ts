@@ -21,6 +21,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { spawnSync } from 'node:child_process';
+import { isMainThread } from 'node:worker_threads';
 import { createChildCgroup, isPopulated, killCgroup, moveSelf, removeCgroup, setupCgroupHome, type CgroupHome } from './cgroup.js';
 import { readText } from './proc.js';
 import { registerContained, registerHome, unregisterContained } from './reaper.js';
@@ -120,6 +121,9 @@ export class Container {
   constructor(argv: string[], options: ContainOptions) {
     const hostInfo = probeHost();
     let mode: ContainmentMode = options.uncontained ? 'pgroup' : hostInfo.mode;
+    // Placing a child moves the whole process (every thread) for a moment: only the main thread,
+    // which starts all other children, may do it; a worker thread's children get their process group.
+    if (mode === 'cgroup' && !isMainThread) mode = 'pgroup';
     let command = argv;
     if (options.sandbox) {
       const cgroupMemory = mode === 'cgroup' && options.sandbox.memoryBytes !== undefined && !!hostInfo.home?.memory;
@@ -133,14 +137,20 @@ export class Container {
       if (!resolved || (process.getuid?.() !== 0 && isSetuid(resolved))) mode = 'pgroup';
       else command = [hostInfo.bwrap!, ...PIDNS_ARGS, ...argv];
     }
-    this.mode = mode;
-    this.argv = command;
-    this.bwrapLeader = (mode === 'pidns' && !options.sandbox) || this.launch?.isolation === 'bwrap';
     if (mode === 'cgroup') {
       this.home = hostInfo.home;
       const memory = this.launch?.memoryLimit === 'cgroup' ? options.sandbox!.memoryBytes : undefined;
-      this.cgroup = createChildCgroup(this.home!, `c${++childSeq}`, memory).dir;
+      try {
+        this.cgroup = createChildCgroup(this.home!, `c${++childSeq}`, memory).dir;
+      } catch (error) {
+        // e.g. cgroup.max.descendants reached: this child gets its process group (or its sandbox's namespace).
+        process.stderr.write(`tuneloop: no cgroup for a child (${(error as Error).message})\n`);
+        mode = this.launch && this.launch.isolation !== 'none' ? 'pidns' : 'pgroup';
+      }
     }
+    this.mode = mode;
+    this.argv = command;
+    this.bwrapLeader = (mode === 'pidns' && !options.sandbox) || this.launch?.isolation === 'bwrap';
   }
 
   /** Run `start` (which forks the child synchronously) so that the child is born contained. */

@@ -11,8 +11,9 @@
  *   process group, SIGKILL to everything contained after killGraceMs. When the child exits, whatever
  *   it left behind is killed. A sandbox (sandbox.ts) for untrusted code rides on the same path;
  * - head-and-tail capture per stream (execa's maxBuffer keeps the head, then destroys the stream and
- *   the child dies of SIGPIPE; failures are printed last), lines for progress parsing, and a copy in
- *   the job log, capped on disk (capture.ts);
+ *   the child dies of SIGPIPE; failures are printed last), lines for progress parsing (split from the
+ *   same chunks: execa's line iterators would read each stream a second time), and a copy in the job
+ *   log, capped on disk (capture.ts);
  * - the reaper (reaper.ts), for a server killed outright;
  * - nothing on the server's stdout (the JSON-RPC channel): every stream is piped or ignored.
  */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
 import { jobOutputSchema } from '../core/jobs.js';
-import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../core/tool.js';
+import { RUNS_CLIENT_CODE, defineTool, runAsJob, summarizeJob, waitSeconds } from '../core/tool.js';
 import { findWorkload } from '../learn/workloads.js';
 import { candidateArg, candidatePathArg, caseArg, casesDirArg, deviceArg, entryArg, interpretArg, seedsArg } from './args.js';
 import { tritonCasesTool, tritonCreateCaseTool } from './case-tools.js';
@@ -33,8 +33,7 @@ export const tritonProfileTool = defineTool({
   description:
     'Profile a case\'s baseline (or a candidate) with torch.profiler on the case\'s inputs. Returns the top operators by self time (device time on CUDA, CPU time otherwise) and where the Chrome trace is; ' +
     'the trace is also an MCP resource (tuneloop://triton/jobs/{job_id}/trace). A job: poll with job_status.',
-  // It runs client-supplied code (sandboxed, but code all the same).
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  annotations: RUNS_CLIENT_CODE,
   input: z.object({
     case: caseArg,
     cases_dir: casesDirArg,
@@ -97,8 +96,7 @@ export const tritonVerifyTool = defineTool({
     'and every timed call\'s output is checked too; "faster" comes from the statistics module, a timer that disagrees with the wall clock or a speedup above 10x is flagged; ' +
     'a static scan and runtime observations flag cheats. Verdict: compile_error | incorrect | suspicious | correct_faster | correct_slower | correct (untimed); isolation says how ' +
     'the candidate was contained. Records a run in history (only sandboxed correct_* runs can be a best config) and archives the bundle. A job: poll with job_status.',
-  // It runs client-supplied code (sandboxed, but code all the same).
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  annotations: RUNS_CLIENT_CODE,
   input: z.object({
     case: caseArg,
     cases_dir: casesDirArg,

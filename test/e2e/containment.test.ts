@@ -51,9 +51,20 @@ describe('a setsid grandchild of a job', () => {
     const { call } = await server();
     const { marker, command } = escapingWorkload('sleep 60');
     const done = await call('benchmark_workload', bench(command, { timeout_s: 2, wait_s: 40 }));
-    expect(done.status).toBe('succeeded');
+    // Every run timed out, so nothing was measured: the job fails, keeping its result (the failure rule).
+    expect(done.status).toBe('failed');
     expect(done.result!.runs[0].note).toMatch(/timed out/);
     expect(escaped(marker)).toEqual([]);
+  });
+
+  it("does not survive the server's shutdown (stdin closed)", async () => {
+    const { call, transport } = await server();
+    const { marker, command } = escapingWorkload('sleep 60');
+    await call('benchmark_workload', bench(command, { wait_s: 0 }));
+    expect(await waitFor(() => escaped(marker).length === 1, 20_000)).toBe(true);
+    transport.child.stdin!.end();
+    await transport.exited();
+    expect(await waitFor(() => escaped(marker).length === 0, 3000)).toBe(true);
   });
 
   it('does not survive SIGKILL of the server', async () => {
