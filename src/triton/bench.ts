@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import { median } from 'simple-statistics';
 import { z } from 'zod';
 import { freezeTree } from './isolation.js';
-import type { HarnessSession, Reply } from './session.js';
+import { SessionEnded, type HarnessSession, type Reply } from './session.js';
 import { roundReplySchema, summarizeTiming, type RoundSample, type Timing } from './timing.js';
 
 /**
@@ -62,7 +62,8 @@ export async function runBench(trusted: HarnessSession, candidate: HarnessSessio
   const candidateRounds: RoundSample[] = [];
   try {
     const warmSeed = randomInt(2 ** 31);
-    const base = await frozen(candidate, () => trusted.request('warmup', { seed: warmSeed, ms: r.warmupMs }, remaining()));
+    const ask = (cmd: string, body: Record<string, unknown>) => trusted.request(cmd, body, remaining()).catch(trustedFailed);
+    const base = await frozen(candidate, () => ask('warmup', { seed: warmSeed, ms: r.warmupMs }));
     await candidate.request('warmup', { seed: warmSeed, ms: r.warmupMs }, remaining());
     const limit = Math.min(MAX_CALLS, Math.floor(MAX_SKETCH_CELLS / Math.max(1, r.leaves)));
     const size = (perIterationMs: number) => Math.max(MIN_CALLS, Math.min(limit, Math.ceil(r.repMs / Math.max(perIterationMs || 1e-3, 1e-3))));
@@ -73,9 +74,10 @@ export async function runBench(trusted: HarnessSession, candidate: HarnessSessio
       counts.push(n);
       const seed = randomInt(2 ** 31);
       const runBaseline = async () => {
-        const { reply, wall } = await frozen(candidate, () => timed(() => trusted.request('round', { seed, index, n }, remaining())));
-        const parsed = roundReplySchema.parse(reply);
-        baselineRounds.push({ times_ms: parsed.times_ms, host_ms: parsed.host_ms, wall_ms: wall, setup_ms: parsed.setup_ms ?? 0 });
+        const { reply, wall } = await frozen(candidate, () => timed(() => ask('round', { seed, index, n })));
+        const parsed = roundReplySchema.safeParse(reply);
+        if (!parsed.success) trustedFailed(parsed.error);
+        baselineRounds.push({ times_ms: parsed.data.times_ms, host_ms: parsed.data.host_ms, wall_ms: wall, setup_ms: parsed.data.setup_ms ?? 0 });
       };
       let claimed: z.infer<typeof candidateRoundSchema> | null = null;
       const runCandidate = async () => {
@@ -100,19 +102,28 @@ export async function runBench(trusted: HarnessSession, candidate: HarnessSessio
       const iterations = pickReveals(n);
       const revealed = await candidate.request('reveal', { index, iterations }, remaining());
       const file = join(r.outDir, basename(String(revealed.file ?? `round${index}.pt`)));
-      const judged = await trusted.request('judge_round', { index, candidate: { sketches: round.sketches, signatures: round.signatures }, file, iterations }, remaining());
+      const judged = await ask('judge_round', { index, candidate: { sketches: round.sketches, signatures: round.signatures }, file, iterations });
       outcome.problems.push(...((judged.problems as string[]) ?? []));
       n = size(Math.max(last.wall_ms - (last.setup_ms ?? 0), 0) / n);
     }
     outcome.timing = summarizeTiming({ device: r.device, method: String(base.method), label: String(base.label), n: Math.round(median(counts)) }, baselineRounds, candidateRounds);
   } catch (error) {
-    if (!(error instanceof Error)) throw error;
+    if (!(error instanceof Error) || error instanceof TrustedFailed) throw error;
     outcome.failure = error.message;
   }
   return outcome;
 }
 
 class BenchFailure extends Error {}
+
+/** The trusted process ended (or said nonsense) mid-bench: the verify could not be done, the
+ * candidate is not to blame. Running past the bench's deadline stays the bench's failure. */
+class TrustedFailed extends Error {}
+
+function trustedFailed(error: unknown): never {
+  if (error instanceof SessionEnded && error.reason === 'timeout') throw error;
+  throw new TrustedFailed(`the trusted process failed during the bench: ${error instanceof Error ? error.message : String(error)}`);
+}
 
 /** REVEALED_AT_RANDOM distinct calls at random among the first n-1, and always the last. */
 function pickReveals(n: number): number[] {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connectInMemory, textOf } from '../helpers/runtime.js';
-import { BUILTIN_CASES, PYTHON, VERIFY_TIMEOUT, runJob, skipReason, verify } from './helpers.js';
+import { BUILTIN_CASES, FIXTURE_CASES, PYTHON, VERIFY_TIMEOUT, runJob, skipReason, verify } from './helpers.js';
 
 const skip = skipReason({});
 const { call, client } = await connectInMemory({ TUNELOOP_PYTHON: PYTHON });
@@ -97,6 +97,21 @@ describe.skipIf(skip)('example cases: pure-PyTorch candidates verify and benchma
     expect(view.result.profile).toMatchObject({ variant: 'candidate', device: 'cpu', steps: 3 });
     expect(view.result.reference_cached).toBe(true);
     expect(view.result.profile.top_operators.map((o: { name: string }) => o.name)).toContain('aten::exp');
+  });
+
+  it('a trusted process that dies in the middle of the bench fails the verify (it could not be done); the candidate is not called incorrect', { timeout: VERIFY_TIMEOUT }, async () => {
+    const candidate = 'from torch import nn\n\nclass ModelNew(nn.Module):\n    def forward(self, x):\n        return x + x\n';
+    let result = await call('triton_verify', { case: 'baseline_breaks', cases_dir: FIXTURE_CASES, candidate, warmup_ms: 500, wait_s: 50 });
+    let view = result.structuredContent as Record<string, any>;
+    while (view.status === 'running') {
+      result = await call('job_status', { job_id: view.job_id, wait_s: 50 });
+      view = result.structuredContent as Record<string, any>;
+    }
+    expect(view.status).toBe('failed');
+    expect(result.isError).toBe(true);
+    expect(view.error).toMatch(/the trusted process failed during the bench/);
+    expect(view.error).toMatch(/400th call/);
+    expect(view.result ?? null).toBeNull();
   });
 
   it('refuses a trace resource for a job without a profile', async () => {
