@@ -53,8 +53,10 @@ describe.skipIf(skip)('class 4: the baseline is out of the candidate\'s reach', 
     expect(r.verdict).toBe('suspicious');
     expect(r.flags).toContainEqual(expect.objectContaining({ code: 'patched_functions', source: 'runtime', detail: expect.stringContaining('tlharness.rounds._perf_counter') }));
     expect(flagCodes(r, 'suspicious')).toEqual(expect.arrayContaining(['dynamic_lookup', 'harness_access']));
-    // Its timer said a third of the truth; the wall clock of its rounds did not.
-    expect(r.timing.timer_check.candidate_implied_ms).toBeGreaterThan(r.timing.timer_check.candidate_timed_ms);
+    // Its timer said a tenth of the truth: the baseline's own code claimed well over 3x faster
+    // (round medians of identical code stay within 2x of each other even on a loaded machine; the
+    // wall-clock estimate, which subtracts the harness's overhead, is too noisy under load to assert).
+    expect(r.timing.speedup).toBeGreaterThan(3);
   });
 
   it('work done off the clock (in the harness\'s own untimed step): timer_mismatch, and what it returned is wrong when revealed', { timeout: VERIFY_TIMEOUT }, async () => {
