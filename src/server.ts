@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Config } from './core/config.js';
 import { formatErrorText, isUserError } from './core/errors.js';
 import { createRuntime, type Runtime } from './core/runtime.js';
-import { describeBug } from './core/log.js';
+import { describeBug, type LogSink } from './core/log.js';
 import type { ToolContext, ToolDefinition } from './core/tool.js';
 import { allTools } from './tools.js';
 import { allMigrations } from './migrations.js';
@@ -36,22 +36,39 @@ export interface TuneloopServer {
 
 export function createServer(config: Config): TuneloopServer {
   const runtime = createRuntime(config, allMigrations);
+  const session = createSessionServer(runtime);
+  return {
+    server: session.server,
+    runtime,
+    async close() {
+      await runtime.shutdown();
+      await session.close();
+    },
+  };
+}
+
+/**
+ * One MCP session's server over a runtime. stdio has one session per process (createServer); the
+ * HTTP server gives each session its own McpServer over the process's one runtime, so closing a
+ * session ends only its protocol state: jobs, schedulers and monitors belong to the runtime.
+ */
+export function createSessionServer(runtime: Runtime): { server: McpServer; close(): Promise<void> } {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
   // The client sees tuneloop's diagnostics in its own log once connected (it may set the level).
-  runtime.logger.addSink((level, message) => {
+  const sink: LogSink = (level, message) => {
     if (server.isConnected()) server.sendLoggingMessage({ level, logger: SERVER_NAME, data: message }).catch(() => {});
-  });
-  for (const tool of selectTools(config)) registerTool(server, runtime, tool);
+  };
+  runtime.logger.addSink(sink);
+  for (const tool of selectTools(runtime.config)) registerTool(server, runtime, tool);
   memoizeToolList(server);
   registerResources(server, runtime);
   return {
     server,
-    runtime,
     async close() {
-      await runtime.shutdown();
+      runtime.logger.removeSink(sink);
       await server.close().catch(() => {});
     },
   };
