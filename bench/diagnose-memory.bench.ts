@@ -1,39 +1,19 @@
 /**
- * diagnose_logs on a 100 MB log must stay under 200 MB peak RSS and return a bounded answer.
- * Each side runs in its own node process (the built dist/), which reports its VmHWM: the baseline
- * reads the same file line by line with the same reader and does nothing with the lines, so the
- * difference is what the analysis itself holds.
+ * diagnose_logs on a 100 MB log must stay under 200 MB peak RSS of the server process and return a
+ * bounded answer. Measured where users meet it: `tuneloop serve` processes over stdio, whose VmHWM
+ * (peak RSS, /proc/<pid>/status) is read after the call. The baseline is a fresh server that ran the
+ * same tool on a one-line log (same modules loaded, no volume); the two kinds of server alternate.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runCommand } from '../dist/core/exec.js';
 import type { BenchFigure } from './lib.js';
+import { CLI, alternate, median, peakRssMb, startStdio } from './stdio.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TARGET_BYTES = 100 * 1024 * 1024;
 const PEAK_TARGET_MB = 200;
-
-const CHILD = `
-import { readFileSync } from 'node:fs';
-const [mode, file, dist] = process.argv.slice(2);
-const { readFileTail } = await import(dist + '/observe/logs/sources.js');
-const { diagnose } = await import(dist + '/observe/logs/diagnose.js');
-const { loadConfig } = await import(dist + '/core/config.js');
-const started = performance.now();
-let out;
-if (mode === 'baseline') {
-  let lines = 0;
-  await readFileTail(file, 'file', 1 << 30, () => lines++);
-  out = { lines };
-} else {
-  const r = await diagnose(loadConfig(), { files: [file], journalKernel: false, journalUnits: [], dmesg: false, maxBytes: 1 << 30, journalLines: 1,
-    maxFindings: 25, maxEvidence: 5, maxUnclassified: 15, windowS: 120 });
-  out = { lines: r.sources[0].lines, findings: r.findings.length, unclassified: r.unclassified.lines, answer_bytes: JSON.stringify(r).length };
-}
-const hwm = Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
-process.stdout.write(JSON.stringify({ ...out, ms: performance.now() - started, hwm_kb: hwm }) + '\\n');
-`;
+const ROUNDS = 2;
 
 /** A 100 MB log: every fixture line (all catalog cases) spread through normal traffic and varied error lines. */
 function writeLog(path: string): number {
@@ -70,10 +50,19 @@ function pad(i: number): string {
   return `${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`;
 }
 
-async function measure(mode: 'baseline' | 'diagnose', script: string, file: string) {
-  const r = await runCommand([process.execPath, script, mode, file, join(ROOT, 'dist')], { timeoutMs: 600_000 });
-  if (!r.ok) throw new Error(`${mode} child failed: ${r.stderr || r.stdout}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { lines: number; ms: number; hwm_kb: number; findings?: number; answer_bytes?: number; unclassified?: number };
+/** One fresh server, one diagnose_logs call on `file`: the server's peak RSS, the call's time and answer. */
+async function measure(home: string, file: string): Promise<{ peak_mb: number; ms: number; answer_bytes: number; findings: number; lines: number }> {
+  const server = await startStdio([CLI, 'serve'], { TUNELOOP_HOME: home, TUNELOOP_TOOLSETS: 'observe' });
+  try {
+    const started = performance.now();
+    const r = await server.client.callTool({ name: 'diagnose_logs', arguments: { files: [file], max_bytes: 1024 ** 3 } }, undefined, { timeout: 600_000 });
+    const ms = performance.now() - started;
+    if (r.isError) throw new Error(`diagnose_logs failed: ${JSON.stringify(r.content)}`);
+    const answer = r.structuredContent as { findings: unknown[]; sources: { lines: number }[] };
+    return { peak_mb: peakRssMb(server.pid), ms, answer_bytes: JSON.stringify(r).length, findings: answer.findings.length, lines: answer.sources[0]?.lines ?? 0 };
+  } finally {
+    await server.close();
+  }
 }
 
 export async function run(): Promise<BenchFigure[]> {
@@ -81,35 +70,34 @@ export async function run(): Promise<BenchFigure[]> {
   try {
     const file = join(dir, 'big.log');
     const bytes = writeLog(file);
-    const script = join(dir, 'child.mjs');
-    writeFileSync(script, CHILD);
-    const baseline = await measure('baseline', script, file);
-    const analysed = await measure('diagnose', script, file);
-    const mb = (kb: number) => Math.round(kb / 102.4) / 10;
+    const small = join(dir, 'small.log');
+    writeFileSync(small, 'kernel: NVRM: Xid (PCI:0000:18:00): 79, pid=1, GPU has fallen off the bus.\n');
+    const rounds = await alternate(ROUNDS, () => measure(join(dir, 'home'), small), () => measure(join(dir, 'home'), file));
+    const analysed = rounds.b.reduce((worst, r) => (r.peak_mb > worst.peak_mb ? r : worst));
+    const peak = analysed.peak_mb;
     const mbPerS = (ms: number) => Math.round((bytes / 1024 / 1024 / (ms / 1000)) * 10) / 10;
     return [
       {
-        name: `diagnose_logs peak RSS on a ${Math.round(bytes / 1024 / 1024)} MB log (${analysed.lines} lines)`,
-        value: mb(analysed.hwm_kb),
+        name: `diagnose_logs: server peak RSS on a ${Math.round(bytes / 1024 / 1024)} MB log (${analysed.lines} lines; worst of ${ROUNDS})`,
+        value: peak,
         unit: 'MB',
-        baseline: { name: 'same reader, no analysis', value: mb(baseline.hwm_kb) },
+        baseline: { name: 'fresh server, one-line log', value: median(rounds.a.map((r) => r.peak_mb)) },
         target: `< ${PEAK_TARGET_MB} MB`,
-        met: mb(analysed.hwm_kb) < PEAK_TARGET_MB,
+        met: peak < PEAK_TARGET_MB,
       },
       {
-        name: 'diagnose_logs throughput',
-        value: mbPerS(analysed.ms),
+        name: 'diagnose_logs throughput through the server',
+        value: mbPerS(median(rounds.b.map((r) => r.ms))),
         unit: 'MB/s',
-        baseline: { name: 'same reader, no analysis', value: mbPerS(baseline.ms) },
-        target: 'reported (no target): analysis cost per byte read',
+        target: 'reported (no target): the whole call, reading and analysis',
         met: true,
       },
       {
-        name: `diagnose_logs answer size (${analysed.findings} findings, ${analysed.unclassified} unclassified lines)`,
-        value: Math.round((analysed.answer_bytes ?? 0) / 1024),
+        name: `diagnose_logs answer size (${analysed.findings} findings)`,
+        value: Math.round(analysed.answer_bytes / 1024),
         unit: 'KiB',
         target: '< 256 KiB whatever the input size',
-        met: (analysed.answer_bytes ?? Infinity) < 256 * 1024,
+        met: analysed.answer_bytes < 256 * 1024,
       },
     ];
   } finally {
