@@ -6,37 +6,16 @@
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Config } from '../core/config.js';
-import { killAllChildrenNow } from '../core/exec.js';
 import { createServer } from '../server.js';
+import { consoleToStderr, stopOnSignalsAndCrashes, stopper } from './lifecycle.js';
 
 export async function serve(config: Config): Promise<void> {
-  for (const method of ['log', 'info', 'debug', 'dir', 'table'] as const) {
-    (console as unknown as Record<string, unknown>)[method] = console.error;
-  }
+  consoleToStderr();
   const { server, close } = createServer(config);
   const transport = new StdioServerTransport();
-
-  let stopping = false;
-  const stop = (why: string, code = 0): void => {
-    if (stopping) return;
-    stopping = true;
-    if (process.env.TUNELOOP_DEBUG) process.stderr.write(`tuneloop: stopping (${why})\n`);
-    // Never hang on the way out: whatever is not done in 5 s is killed with the process.
-    setTimeout(() => process.exit(code), 5000).unref();
-    close().finally(() => process.exit(code));
-  };
+  const stop = stopper(close);
   process.stdin.on('end', () => stop('stdin ended'));
   process.stdin.on('close', () => stop('stdin closed'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGHUP', () => stop('SIGHUP'));
-  process.on('exit', killAllChildrenNow);
-  process.on('uncaughtException', (error) => {
-    process.stderr.write(`tuneloop: uncaught exception: ${error.stack ?? error}\n`);
-    stop('uncaught exception', 1);
-  });
-  process.on('unhandledRejection', (reason) => {
-    process.stderr.write(`tuneloop: unhandled rejection: ${(reason as Error)?.stack ?? reason}\n`);
-  });
+  stopOnSignalsAndCrashes(stop);
   await server.connect(transport);
 }

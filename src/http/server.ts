@@ -16,6 +16,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { UserError } from '../core/errors.js';
 import type { Runtime } from '../core/runtime.js';
 import { describeBug } from '../core/log.js';
 import { createSessionServer } from '../server.js';
@@ -117,7 +118,13 @@ export async function startHttpServer(runtime: Runtime, options: HttpOptions): P
   // Long tool calls stream for up to a minute (wait_s <= 50) and SSE streams stay open: no request timeout.
   http.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
+    http.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL'
+          ? new UserError(`Cannot listen on ${options.host}:${options.port}: ${error.code}.`, error.code === 'EADDRINUSE' ? 'Another process uses that port: choose another --port (0: any free one).' : 'Choose an address this host has and a port above 1023, or run with the privilege to bind it.')
+          : error,
+      ),
+    );
     http.listen(options.port, options.host, () => resolve());
   });
 

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -173,7 +174,15 @@ describe('tuneloop serve --http', async () => {
     expect(lastId).toBeTruthy();
     expect(text).not.toContain('"result"');
     // Reconnect: GET with Last-Event-ID replays what followed, up to the final answer.
-    const resumed = await fetch(served.url, { method: 'GET', headers: { ...headers, Accept: 'text/event-stream', 'last-event-id': lastId! } });
+    // Until the server has seen the first connection close, the stream is still taken (409): retry
+    // as the SDK client's reconnection does.
+    let resumed: Response;
+    for (let attempt = 0; ; attempt++) {
+      resumed = await fetch(served.url, { method: 'GET', headers: { ...headers, Accept: 'text/event-stream', 'last-event-id': lastId! } });
+      if (resumed.status !== 409 || attempt === 50) break;
+      await resumed.text();
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(resumed.status).toBe(200);
     const replayReader = resumed.body!.getReader();
     let replay = '';
@@ -236,6 +245,15 @@ describe('shutdown and refusals', () => {
     expect(leaky.stderr).toContain('chmod 600');
     const short = await run(['--port', '0'], { TUNELOOP_HTTP_TOKEN: 'short' });
     expect(short.stderr).toContain('tokens need at least 16');
+    const taken = createNetServer().listen(0, '127.0.0.1');
+    await new Promise((r) => taken.once('listening', r));
+    try {
+      const busy = await run(['--port', String((taken.address() as AddressInfo).port)], { TUNELOOP_HTTP_TOKEN: TOKEN });
+      expect(busy.code).toBe(2);
+      expect(busy.stderr).toContain('Another process uses that port');
+    } finally {
+      taken.close();
+    }
   });
 });
 
