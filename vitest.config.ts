@@ -27,7 +27,6 @@ class SpreadHeavyFiles extends BaseSequencer {
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Native SQLite and real child processes: isolate test files in forked processes.
     pool: 'forks',
     maxWorkers: Math.min(8, availableParallelism() + 1),
@@ -36,5 +35,10 @@ export default defineConfig({
     hookTimeout: 60_000,
     // A stray console.log in a test is fine; one from the server under test would fail the e2e checks.
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/triton/**'] } },
+      // PyTorch processes on a loaded 2-core machine: a verify takes ~10 s quiet, several times that under load.
+      { extends: true, test: { name: 'triton', include: ['test/triton/**/*.test.ts'], testTimeout: 120_000 } },
+    ],
   },
 });
