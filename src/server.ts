@@ -15,12 +15,14 @@ import type { ToolContext, ToolDefinition } from './core/tool.js';
 import { loadToolset, selectListed, strictInput, toolList, toolListing, type ListedTool } from './tool-index.js';
 import { allMigrations } from './migrations.js';
 import { registerResources } from './mcp/resources.js';
+import { registerPrompts } from './mcp/prompts.js';
 import { SERVER_VERSION } from './version.js';
 
 export const SERVER_NAME = 'tuneloop';
 
 const INSTRUCTIONS = `tuneloop observes, changes and measures real systems: sched_ext CPU schedulers, NCCL collectives, Triton kernels, and incident evidence on GPU hosts.
-Work in a loop: observe (system_snapshot, gpu_status, diagnose_logs) -> plan (list_schedulers, nccl_params, get_history) -> execute (run_scheduler, run_nccl_tests, triton_verify, benchmark_workload) -> learn (record_run, compare_runs).
+Work in a loop: observe (system_snapshot, gpu_status, diagnose_logs) -> plan (search_knowledge, rules, suggest_config, list_schedulers, nccl_params, get_history) -> execute (run_scheduler, run_nccl_tests, triton_verify, benchmark_workload) -> learn (record_run, compare_runs, rules derive).
+The prompts tune_scheduler, tune_nccl, optimize_kernel and diagnose_incident walk through the whole loop.
 Long operations return {job_id, status: "running"}: poll job_status, stop with job_cancel. Trust a gain only when compare_runs says it is significant.`;
 
 export interface TuneloopServer {
@@ -57,8 +59,10 @@ export function createSessionServer(runtime: Runtime): { server: McpServer; clos
     if (server.isConnected()) server.sendLoggingMessage({ level, logger: SERVER_NAME, data: message }).catch(() => {});
   };
   runtime.logger.addSink(sink);
-  for (const listed of selectListed(toolList(), runtime.config)) registerListedTool(server, runtime, listed);
+  const listed = selectListed(toolList(), runtime.config);
+  for (const tool of listed) registerListedTool(server, runtime, tool);
   registerResources(server, runtime);
+  registerPrompts(server, listed.map((t) => t.tool.name));
   return {
     server,
     async close() {

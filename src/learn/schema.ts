@@ -1,8 +1,9 @@
 import type { Migration } from '../core/store.js';
 
 /**
- * History: workloads, runs, and config_stats, a per-config aggregate kept up to date in the same
- * transaction as each run so "best config so far" is an index lookup even over millions of runs.
+ * History: workloads, runs, config_stats, and rules (what worked where, with its evidence).
+ * config_stats is a per-config aggregate kept up to date in the same transaction as each run, so
+ * "best config so far" is an index lookup even over millions of runs.
  */
 export const historyMigrations: Migration[] = [
   {
@@ -62,6 +63,31 @@ export const historyMigrations: Migration[] = [
   },
   {
     version: 2,
+    name: 'rules',
+    up: `
+    CREATE TABLE rules (
+      id INTEGER PRIMARY KEY,
+      domain TEXT NOT NULL,
+      context TEXT NOT NULL,
+      patch TEXT NOT NULL,
+      patch_key TEXT NOT NULL,
+      metric TEXT,
+      direction TEXT CHECK (direction IN ('lower', 'higher')),
+      gain REAL,
+      confidence REAL NOT NULL,
+      evidence TEXT NOT NULL DEFAULT '[]',
+      source TEXT NOT NULL CHECK (source IN ('manual', 'derived')),
+      note TEXT,
+      workload_id INTEGER REFERENCES workloads(id) ON DELETE SET NULL,
+      created_ms INTEGER NOT NULL,
+      updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX rules_domain ON rules(domain, confidence);
+    CREATE UNIQUE INDEX rules_identity ON rules(domain, patch_key, context, COALESCE(metric, ''));
+    `,
+  },
+  {
+    version: 3,
     name: 'best-config indexes',
     // "Best config so far" is the top of config_stats ordered by the direction-adjusted median. These
     // indexes keep that order current with every upsert (insertRun), so the query reads the first
