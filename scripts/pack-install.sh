@@ -6,14 +6,14 @@
 #   build_scheduler (templates and include/ from schedulers/, the loader from tools/sched's Makefile);
 #   triton_verify (the Python harness and the built-in cases in tools/triton);
 #   nccl_params and diagnose_logs (the knowledge files).
-# Slow (the SQLite build is minutes on 2 cores): every step has a timeout, the whole is bounded by
-# PACK_TEST_TIMEOUT_S (default 1500).
+# Slow (better-sqlite3 and re2 build from source: minutes on 2 cores): every step has a timeout, the whole is bounded by
+# PACK_TEST_TIMEOUT_S (default 2400).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/tuneloop-pack.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-deadline=$(( $(date +%s) + ${PACK_TEST_TIMEOUT_S:-1500} ))
+deadline=$(( $(date +%s) + ${PACK_TEST_TIMEOUT_S:-2400} ))
 left() { echo $(( deadline - $(date +%s) > 10 ? deadline - $(date +%s) : 10 )); }
 step() { echo "== pack-install: $*"; }
 fail() { echo "pack-install: FAILED: $*" >&2; exit 1; }
