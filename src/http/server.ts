@@ -117,6 +117,10 @@ export async function startHttpServer(runtime: Runtime, options: HttpOptions): P
   });
   // Long tool calls stream for up to a minute (wait_s <= 50) and SSE streams stay open: no request timeout.
   http.requestTimeout = 0;
+  // Keep idle connections longer than clients do (undici: 4 s), so a client never sends on a socket
+  // the server is closing at that moment ("other side closed").
+  http.keepAliveTimeout = 75_000;
+  http.headersTimeout = 80_000;
   await new Promise<void>((resolve, reject) => {
     http.once('error', (error: NodeJS.ErrnoException) =>
       reject(
