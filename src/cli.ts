@@ -15,7 +15,7 @@ import { SERVER_VERSION } from './version.js';
 const USAGE = `tuneloop ${SERVER_VERSION}: an MCP server for tuning real systems
 
 Usage:
-  tuneloop [serve] [--toolsets a,b] [--read-only] [--home DIR]
+  tuneloop [serve] [--toolsets a,b] [--read-only] [--home DIR] [--keep-jobs]
   tuneloop serve --http [--host 127.0.0.1] [--port 8731] [--token-file PATH] [--allowed-origins URL,...]
   tuneloop call TOOL ['{"json": "arguments"}'] [--no-follow] [--timeout S]
   tuneloop tools [--json] [--toolsets a,b] [--read-only]
@@ -31,6 +31,7 @@ const OPTIONS = {
   home: { type: 'string' },
   json: { type: 'boolean' },
   'no-follow': { type: 'boolean' },
+  'keep-jobs': { type: 'boolean' },
   timeout: { type: 'string' },
   http: { type: 'boolean' },
   host: { type: 'string' },
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number | 'serving'> {
   switch (command) {
     case 'serve': {
       if (values.http) {
+        if (values['keep-jobs']) throw new UserError('--keep-jobs is for a stdio server (it outlives its stdin); an HTTP server keeps its jobs until it stops.', 'tuneloop serve --http ... (without --keep-jobs)');
         const [{ serveHttp }, { loadHttpOptions }] = await Promise.all([import('./cli/serve-http.js'), import('./http/access.js')]);
         const http = { host: values.host, port: values.port, tokenFile: values['token-file'], allowedOrigins: values['allowed-origins'] };
         await serveHttp(loadConfig(flags), loadHttpOptions(http));
@@ -67,7 +69,7 @@ async function main(argv: string[]): Promise<number | 'serving'> {
         throw new UserError('--host, --port, --token-file and --allowed-origins need --http.', 'tuneloop serve --http --port 8731 --token-file PATH');
       }
       const { serve } = await import('./cli/serve.js');
-      await serve(loadConfig(flags));
+      await serve(loadConfig(flags), { keepJobs: Boolean(values['keep-jobs']) });
       return 'serving';
     }
     case 'call': {
@@ -94,6 +96,12 @@ function print(text: string): number {
   process.stdout.write(`${text}\n`);
   return 0;
 }
+
+// `tuneloop tools --json | head`: a reader that leaves early is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Config, Toolset } from './core/config.js';
+import { strictDeep } from './core/strict.js';
 import type { ToolDefinition } from './core/tool.js';
 
 /** Each toolset's definitions, loaded on first use. Order: the order of tools/list. */
@@ -47,34 +48,27 @@ export async function loadAllTools(): Promise<ToolDefinition[]> {
   return sets.flat();
 }
 
-const strictInputs = new WeakMap<ToolDefinition, z.ZodObject>();
+type AnyObject = z.ZodObject<z.ZodRawShape>;
 
-/** The input schema a tool is served and validated with: unknown arguments refused, named in the error. */
-export function strictInput(tool: ToolDefinition): z.ZodObject {
+const strictInputs = new WeakMap<ToolDefinition, AnyObject>();
+
+/** The input schema a tool is served and validated with: unknown keys refused at every depth (core/strict.ts). */
+export function strictInput(tool: ToolDefinition): AnyObject {
   let schema = strictInputs.get(tool);
-  if (!schema) {
-    const shape = tool.input.shape;
-    schema = z.strictObject(shape, {
-      error: (issue) =>
-        issue.code === 'unrecognized_keys'
-          ? `Unknown argument(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; ${tool.name} takes: ${Object.keys(shape).join(', ') || 'no arguments'}`
-          : undefined,
-    });
-    strictInputs.set(tool, schema);
-  }
+  if (!schema) strictInputs.set(tool, (schema = strictDeep(tool.input as AnyObject)));
   return schema;
 }
 
-/** tools/list's entry for a tool: the JSON the SDK would compute from the same schemas (zod 4, draft-7). */
+/** A tool as tools/list shows it (and `tuneloop tools --json`): zod 4's JSON Schema, draft-7. */
 export function toolListing(tool: ToolDefinition): Tool {
   return {
     name: tool.name,
     title: tool.title,
     description: tool.description,
     inputSchema: z.toJSONSchema(strictInput(tool), { target: 'draft-7', io: 'input' }) as Tool['inputSchema'],
+    outputSchema: z.toJSONSchema(tool.output, { target: 'draft-7', io: 'output' }) as Tool['outputSchema'],
     annotations: { title: tool.title, ...tool.annotations },
     execution: { taskSupport: 'forbidden' },
-    outputSchema: z.toJSONSchema(tool.output, { target: 'draft-7', io: 'output' }) as Tool['outputSchema'],
   };
 }
 
@@ -101,7 +95,19 @@ export function toolList(): ListedTool[] {
   return listing;
 }
 
-/** The tools a server with this config offers: enabled toolsets, minus writers in read-only mode. */
-export function selectListed(list: readonly ListedTool[], config: Pick<Config, 'toolsets' | 'readOnly'>): ListedTool[] {
-  return list.filter((t) => config.toolsets.includes(t.toolset) && (!config.readOnly || t.tool.annotations?.readOnlyHint === true));
+type Offer = Pick<Config, 'toolsets' | 'readOnly'>;
+
+/** Whether a server with this config offers a tool: its toolset is enabled, and it is read-only or writes are allowed. */
+function offered(config: Offer, toolset: Toolset, readOnlyHint: boolean | undefined): boolean {
+  return config.toolsets.includes(toolset) && (!config.readOnly || readOnlyHint === true);
+}
+
+/** The listed tools a server with this config offers (what it serves, without loading a toolset). */
+export function selectListed(list: readonly ListedTool[], config: Offer): ListedTool[] {
+  return list.filter((t) => offered(config, t.toolset, t.tool.annotations?.readOnlyHint));
+}
+
+/** The definitions of the tools a server with this config offers (loads their toolsets). */
+export async function selectTools(config: Offer): Promise<ToolDefinition[]> {
+  return (await loadAllTools()).filter((t) => offered(config, t.toolset, t.annotations.readOnlyHint));
 }

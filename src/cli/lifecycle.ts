@@ -26,10 +26,11 @@ export function stopper(shutdown: () => Promise<void>, announce = false): Stop {
   };
 }
 
-export function stopOnSignalsAndCrashes(stop: Stop): void {
+/** `ignoreHangup`: a server that outlives its session on purpose (serve --keep-jobs) has no terminal to lose. */
+export function stopOnSignalsAndCrashes(stop: Stop, options: { ignoreHangup?: boolean } = {}): void {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGHUP', () => stop('SIGHUP'));
+  process.on('SIGHUP', () => (options.ignoreHangup ? undefined : stop('SIGHUP')));
   process.on('exit', killAllChildrenNow);
   process.on('uncaughtException', (error) => {
     process.stderr.write(`tuneloop: uncaught exception: ${error.stack ?? error}\n`);

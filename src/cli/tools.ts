@@ -27,6 +27,7 @@ export function listTools(config: Config, json: boolean): number {
   const listed = selectListed(toolList(), config);
   const tools = listed.map((l) => ({ ...l.tool, toolset: l.toolset }));
   if (json) {
+    // Exactly what tools/list serves, plus the toolset.
     process.stdout.write(`${JSON.stringify(tools, null, 2)}\n`);
     return 0;
   }
