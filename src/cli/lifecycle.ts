@@ -3,7 +3,7 @@
  * be the JSON-RPC channel), SIGINT/SIGTERM/SIGHUP and a crash run the shutdown once, a shutdown
  * never takes more than 5 s, and whatever child is left when the process exits is killed.
  */
-import { killAllChildrenNow } from '../core/exec.js';
+import { killAllChildrenNow } from '../core/children.js';
 
 export type Stop = (why: string, code?: number) => void;
 

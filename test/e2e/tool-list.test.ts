@@ -45,11 +45,13 @@ describe('a server process loads toolsets on first use', async () => {
     return [...new Set(tools.map((u) => u.slice(u.indexOf('/dist/') + 6)))].sort();
   };
 
-  it('answers tools/list with every tool and no toolset module loaded', async () => {
+  it('answers tools/list with every tool, no toolset module and no execa loaded', async () => {
     const { tools } = await client.listTools();
     expect(tools.length).toBe((await loadAllTools()).length);
     expect(readFileSync(trace, 'utf8')).toMatch(/\/dist\/server\.js\n/); // the hook sees the server's modules
     expect(toolsets()).toEqual([]);
+    // Nor the process runner's library (execa: ~100 modules); it loads with the first tool that starts a process.
+    expect(readFileSync(trace, 'utf8')).not.toMatch(/node_modules\/execa\//);
   });
 
   it('loads the toolset of the tool called, and only that one', async () => {
