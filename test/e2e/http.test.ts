@@ -245,6 +245,9 @@ describe('shutdown and refusals', () => {
     expect(leaky.stderr).toContain('chmod 600');
     const short = await run(['--port', '0'], { TUNELOOP_HTTP_TOKEN: 'short' });
     expect(short.stderr).toContain('tokens need at least 16');
+    const lingering = await run(['--port', '0', '--keep-jobs'], { TUNELOOP_HTTP_TOKEN: TOKEN });
+    expect(lingering.code).toBe(2);
+    expect(lingering.stderr).toContain('--keep-jobs is for a stdio server');
     const taken = createNetServer().listen(0, '127.0.0.1');
     await new Promise((r) => taken.once('listening', r));
     try {
