@@ -4,7 +4,7 @@ import { historyMigrations } from './learn/schema.js';
 import { observeMigrations } from './observe/schema.js';
 import { ncclMigrations } from './nccl/env/profiles.js';
 import { schedMigrations } from './sched/store.js';
-import { tritonMigrations } from './triton/reference.js';
+import { tritonMigrations } from './triton/schema.js';
 
 export const allMigrations: Record<string, Migration[]> = {
   history: historyMigrations,

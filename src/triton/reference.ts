@@ -13,27 +13,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Migration } from '../core/store.js';
 import type { Runtime } from '../core/runtime.js';
 import type { Device } from './environment.js';
 import { HARNESS_PATH } from './harness.js';
 import type { CaseInfo } from './cases.js';
 
 const MAX_ENTRIES = 16;
-
-export const tritonMigrations: Migration[] = [
-  {
-    version: 1,
-    name: 'triton reference cache digests',
-    up: `CREATE TABLE triton_reference (
-      key TEXT PRIMARY KEY,
-      case_name TEXT NOT NULL,
-      digests TEXT NOT NULL,
-      created_ms INTEGER NOT NULL,
-      used_ms INTEGER NOT NULL
-    )`,
-  },
-];
 
 export interface ReferenceRequest {
   caseInfo: CaseInfo;

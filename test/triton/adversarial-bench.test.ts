@@ -1,4 +1,6 @@
 /**
+ * Slow: every candidate is a real triton_verify with a bench (a trusted and a sandboxed PyTorch process, timed rounds).
+ *
  * Issue 10, classes 3 and 4, through MCP: a bench that checks what it times, and a baseline the
  * candidate cannot reach. Every timed call gets fresh inputs and its output is checked against the
  * baseline's for the same input; the baseline is timed in the trusted process with the candidate's

@@ -1,4 +1,6 @@
 /**
+ * Slow: every candidate is a real triton_verify (a trusted and a sandboxed PyTorch process).
+ *
  * Issue 10, class 6, and the cheats of issue 5, through MCP: the checks cover what cheats exploit.
  * Every shape variant of the manifest in every mode, no output buffer shared between calls, no
  * output aliasing an input, determinism over repeats spread through the run, NaN/Inf positions,

@@ -1,4 +1,6 @@
 /**
+ * Slow: real triton_verify runs, some waiting out a hang or hundreds of megabytes of output.
+ *
  * Issue 10, class 7, through MCP: escapes and bad input. A setsid grandchild dies with the sandbox
  * (its own PID namespace); a flood of output leaves the job log bounded on disk; a NUL byte or a
  * binary file is a compile_error with its position; a hang is killed at compile_timeout_s; cancel

@@ -1,4 +1,6 @@
 /**
+ * Slow: every candidate is a real triton_verify; the cache tests build the reference more than once.
+ *
  * Issue 10, classes 1 and 2, through MCP: evidence written by the candidate's own process, and the
  * reference cache. The candidate runs in a sandbox where the truth does not exist, so forging a
  * report or a file gains nothing; the cache is checked against the SHA-256 recorded when it was

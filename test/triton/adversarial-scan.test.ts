@@ -1,4 +1,6 @@
 /**
+ * Slow: every candidate is a real triton_verify (a trusted and a sandboxed PyTorch process).
+ *
  * Issue 10, class 5, through MCP: the static scan and the audit hook are flags (the defence is that
  * nothing trusted exists in the sandbox), but the bypasses found in them are closed: frames reached
  * through a traceback, the recorder switched off through the garbage collector, names built from

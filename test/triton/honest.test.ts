@@ -1,4 +1,6 @@
 /**
+ * Slow: real triton_verify runs with full benches (7 timed rounds per side), one of them twice.
+ *
  * Honest candidates must pass with no false flags, and their verdicts must not depend on luck:
  * a correct different algorithm, a correct slower one, a correct faster one (against the
  * deliberately wasteful slow_softmax fixture, about 3-4x, below the 10x review flag).

@@ -1,4 +1,6 @@
 /**
+ * Slow: real triton_verify runs in interpret mode over every shape variant.
+ *
  * Interpret mode (TRITON_INTERPRET=1) with the stand-in triton package (test/fixtures/triton/fake-
  * triton: importable, no kernels) on a pure-PyTorch candidate: the same sandbox, every shape
  * variant of the manifest checked (issue 10: "every manifest shape in every mode"), never timed.

@@ -1,4 +1,6 @@
 /**
+ * Slow: real triton_verify runs without a sandbox, one rebuilding a poisoned reference.
+ *
  * Without a sandbox (TUNELOOP_SANDBOX=none: a host with neither bubblewrap nor unshare behaves the
  * same): verification still runs, every verdict says isolation none and carries the no_isolation
  * flag, and history never takes such a run as a best config. The cache is still checked on every
