@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import type { BuildResult } from '../../src/sched/build/build.js';
+import type { BuildResult } from '../../src/sched/custom/build.js';
 import { schedulerRegistry } from '../../src/sched/registry.js';
 import { connectInMemory, textOf } from '../helpers/runtime.js';
 import { FIXTURES, attachedPerSchedStatus, fakeHost } from './helpers.js';

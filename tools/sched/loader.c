@@ -3,7 +3,8 @@
  * tuneloop-sched-loader: loads a sched_ext scheduler object built by build_scheduler.
  *
  *   tuneloop-sched-loader probe            capabilities, as one JSON line
- *   tuneloop-sched-loader check OBJ        open OBJ with libbpf (no kernel needed), JSON report
+ *   tuneloop-sched-loader check OBJ        read OBJ with libbpf and libelf (no kernel needed): its
+ *                                          license, programs, maps and struct_ops layout, as JSON
  *   tuneloop-sched-loader run OBJ NAME     load, attach as a struct_ops link, stay attached until
  *                                          SIGINT/SIGTERM or until the kernel ejects it; print
  *                                          "EXIT: <reason>" from the object's tl_exit_info
@@ -17,10 +18,21 @@
  * tuneloop must never allow. So a loader built against libbpf < 1.2 only probes and checks, and
  * says so.
  *
- * Output: libbpf's messages (the verifier log among them) go to stderr prefixed "libbpf: ";
- * our own lines are prefixed "tuneloop-loader: ".
+ * Loading: libbpf loads each program with verifier log level 0 first and, only when the kernel
+ * rejects it, loads it again at level 1 into a buffer it grows until the whole log fits. A fixed
+ * log buffer would turn programs the verifier accepts into ENOSPC failures (a kernel >= 6.4 fails
+ * a load whose log was truncated) and hide the verifier's own errno (E2BIG, EACCES, ...) behind
+ * ENOSPC. The loader prints a bounded head and tail of that log and one line with the errno and
+ * the verifier's (or libbpf's) own error.
+ *
+ * Output: libbpf's messages (the verifier log among them) go to stderr; our own lines are
+ * prefixed "tuneloop-loader: ".
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -39,7 +51,11 @@
 #define STR(x) STR_(x)
 #define LIBBPF_BUILD_VERSION STR(LIBBPF_MAJOR_VERSION) "." STR(LIBBPF_MINOR_VERSION)
 #define EXIT_INFO_SECTION ".data.uei"
-#define VERIFIER_LOG_SIZE (4 * 1024 * 1024)
+/* How much of a failed program's verifier log is printed: its start and its end (where the error is). */
+#define LOG_HEAD_BYTES (32 * 1024)
+#define LOG_TAIL_BYTES (96 * 1024)
+#define LOG_BEGIN "-- BEGIN PROG LOAD LOG --\n"
+#define LOG_END "-- END PROG LOAD LOG --"
 
 struct tl_exit_info {
 	int32_t kind;
@@ -52,6 +68,8 @@ static volatile sig_atomic_t stop_requested;
 static bool verbose_libbpf;
 /* check mode: libbpf's own words about the ops section, quoted back to the caller. */
 static char notes[2048];
+/* The most telling line libbpf or the verifier printed about a failed load. */
+static char load_error[1024];
 
 static void on_signal(int sig)
 {
@@ -59,17 +77,85 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
+static void remember(char *dst, size_t size, const char *text, size_t len)
+{
+	if (len >= size)
+		len = size - 1;
+	memcpy(dst, text, len);
+	dst[len] = 0;
+}
+
+/*
+ * The verifier's own error: the last line of the log that is not its statistics
+ * ("verification time", "stack depth", "processed N insns", "peak_states", ...).
+ */
+static void verifier_error_line(const char *log, size_t len)
+{
+	const char *end = log + len;
+
+	while (end > log) {
+		const char *line_end = end, *line;
+
+		while (line_end > log && line_end[-1] == '\n')
+			line_end--;
+		line = line_end;
+		while (line > log && line[-1] != '\n')
+			line--;
+		end = line;
+		if (line == line_end)
+			continue;
+		if (!strncmp(line, "verification time", 17) || !strncmp(line, "stack depth", 11) ||
+		    !strncmp(line, "processed ", 10) || !strncmp(line, "mark_precise", 12) ||
+		    strstr(line, "peak_states") || !strncmp(line, "Func#", 5) || !strncmp(line, "func#", 5))
+			continue;
+		remember(load_error, sizeof(load_error), line, (size_t)(line_end - line));
+		return;
+	}
+}
+
+/* A verifier log: printed with its middle elided when long; its error line remembered. */
+static void print_prog_log(const char *msg)
+{
+	const char *log = strstr(msg, LOG_BEGIN) + strlen(LOG_BEGIN);
+	const char *log_end = strstr(log, LOG_END);
+	size_t len = log_end ? (size_t)(log_end - log) : strlen(log);
+
+	verifier_error_line(log, len);
+	fwrite(msg, 1, (size_t)(log - msg), stderr);
+	if (len <= LOG_HEAD_BYTES + LOG_TAIL_BYTES) {
+		fwrite(log, 1, len, stderr);
+	} else {
+		fwrite(log, 1, LOG_HEAD_BYTES, stderr);
+		fprintf(stderr, "\n... %zu bytes of the verifier log elided ...\n", len - LOG_HEAD_BYTES - LOG_TAIL_BYTES);
+		fwrite(log + len - LOG_TAIL_BYTES, 1, LOG_TAIL_BYTES, stderr);
+	}
+	fputs(log_end ? log_end : "", stderr);
+	if (log_end && !strchr(log_end, '\n'))
+		fputc('\n', stderr);
+}
+
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	char line[512];
-	size_t used = strlen(notes);
+	char *msg = NULL;
+	int len = vasprintf(&msg, fmt, args);
 
-	vsnprintf(line, sizeof(line), fmt, args);
-	if (strstr(line, ".struct_ops") && used + strlen(line) + 1 < sizeof(notes))
-		strcat(notes, line);
-	if (level == LIBBPF_DEBUG && !verbose_libbpf)
+	if (len < 0)
 		return 0;
-	return fputs(line, stderr);
+	if (strstr(msg, ".struct_ops") && strlen(notes) + (size_t)len + 1 < sizeof(notes))
+		strcat(notes, msg);
+	if (level == LIBBPF_WARN && (strstr(msg, "failed to resolve CO-RE relocation") || strstr(msg, "failed to relocate") ||
+				     strstr(msg, "failed to find kernel BTF") || strstr(msg, "failed to load object")))
+		remember(load_error, sizeof(load_error), msg, strcspn(msg, "\n"));
+	if (level == LIBBPF_DEBUG && !verbose_libbpf) {
+		free(msg);
+		return 0;
+	}
+	if (strstr(msg, LOG_BEGIN))
+		print_prog_log(msg);
+	else
+		fputs(msg, stderr);
+	free(msg);
+	return len;
 }
 
 static void json_string(const char *s)
@@ -79,7 +165,7 @@ static void json_string(const char *s)
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
 			printf("\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || c >= 0x7f)
 			printf("\\u%04x", c);
 		else
 			putchar(c);
@@ -142,25 +228,251 @@ static struct bpf_map *find_struct_ops_map(struct bpf_object *obj)
 	return NULL;
 }
 
-/* check: what libbpf makes of the object, without touching the kernel. */
+/* ---- check: the object as libbpf and libelf read it, without the kernel ---- */
+
+/* The ELF view libbpf keeps private: sections by name, the symbol table, relocations. */
+struct elf_view {
+	int fd;
+	Elf *elf;
+	size_t shstrndx;
+	Elf_Scn *symtab;
+	GElf_Shdr symtab_hdr;
+};
+
+static bool elf_view_open(struct elf_view *v, const char *path)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr hdr;
+
+	memset(v, 0, sizeof(*v));
+	elf_version(EV_CURRENT);
+	v->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (v->fd < 0)
+		return false;
+	v->elf = elf_begin(v->fd, ELF_C_READ, NULL);
+	if (!v->elf || elf_getshdrstrndx(v->elf, &v->shstrndx))
+		return false;
+	while ((scn = elf_nextscn(v->elf, scn))) {
+		if (gelf_getshdr(scn, &hdr) && hdr.sh_type == SHT_SYMTAB) {
+			v->symtab = scn;
+			v->symtab_hdr = hdr;
+		}
+	}
+	return v->symtab != NULL;
+}
+
+static void elf_view_close(struct elf_view *v)
+{
+	if (v->elf)
+		elf_end(v->elf);
+	if (v->fd > 0)
+		close(v->fd);
+}
+
+static Elf_Scn *elf_section(struct elf_view *v, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr hdr;
+
+	while ((scn = elf_nextscn(v->elf, scn))) {
+		const char *n = gelf_getshdr(scn, &hdr) ? elf_strptr(v->elf, v->shstrndx, hdr.sh_name) : NULL;
+		if (n && !strcmp(n, name))
+			return scn;
+	}
+	return NULL;
+}
+
+/* The relocation section for `target`, if any. */
+static Elf_Scn *elf_relocations(struct elf_view *v, Elf_Scn *target)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr hdr;
+
+	while ((scn = elf_nextscn(v->elf, scn))) {
+		if (gelf_getshdr(scn, &hdr) && hdr.sh_type == SHT_REL && hdr.sh_info == elf_ndxscn(target))
+			return scn;
+	}
+	return NULL;
+}
+
+static const char *symbol_name(struct elf_view *v, size_t index)
+{
+	GElf_Sym sym;
+	Elf_Data *data = elf_getdata(v->symtab, NULL);
+
+	if (!data || !gelf_getsym(data, (int)index, &sym))
+		return NULL;
+	return elf_strptr(v->elf, v->symtab_hdr.sh_link, sym.st_name);
+}
+
+static const struct btf_type *skip_mods(const struct btf *btf, __u32 id, __u32 *out_id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+
+	while (t && (btf_is_mod(t) || btf_is_typedef(t))) {
+		id = t->type;
+		t = btf__type_by_id(btf, id);
+	}
+	if (out_id)
+		*out_id = id;
+	return t;
+}
+
+static bool is_func_ptr(const struct btf *btf, __u32 type)
+{
+	const struct btf_type *t = skip_mods(btf, type, NULL);
+
+	return t && btf_is_ptr(t) && (t = skip_mods(btf, t->type, NULL)) && btf_is_func_proto(t);
+}
+
+static void print_struct_ops_var(struct elf_view *v, const struct btf *btf, const char *section, Elf_Scn *scn,
+				 const struct btf_var_secinfo *vi, bool *first)
+{
+	const struct btf_type *var = btf__type_by_id(btf, vi->type), *st;
+	const struct btf_member *m;
+	Elf_Data *data = elf_getdata(scn, NULL);
+	Elf_Scn *rel_scn = elf_relocations(v, scn);
+	Elf_Data *rels = rel_scn ? elf_getdata(rel_scn, NULL) : NULL;
+	GElf_Shdr rel_hdr;
+	size_t nrels = rel_scn && gelf_getshdr(rel_scn, &rel_hdr) && rel_hdr.sh_entsize ? rel_hdr.sh_size / rel_hdr.sh_entsize : 0;
+	const unsigned char *bytes;
+	bool first_member = true;
+	__u32 type_id;
+	int i;
+
+	if (!var || !btf_is_var(var))
+		return;
+	st = skip_mods(btf, var->type, &type_id);
+	printf("%s{\"section\":", *first ? "" : ",");
+	json_string(section);
+	printf(",\"variable\":");
+	json_string(btf__name_by_offset(btf, var->name_off));
+	printf(",\"type\":");
+	json_string(st && btf_is_struct(st) ? btf__name_by_offset(btf, st->name_off) : "");
+	printf(",\"size\":%u,\"members\":[", vi->size);
+	*first = false;
+	if (!st || !btf_is_struct(st) || !data || vi->offset + vi->size > data->d_size) {
+		printf("]}");
+		return;
+	}
+	bytes = (const unsigned char *)data->d_buf + vi->offset;
+	for (i = 0, m = btf_members(st); i < btf_vlen(st); i++, m++) {
+		__u32 bit = btf_member_bit_offset(st, i), off = bit / 8;
+		const char *name = btf__name_by_offset(btf, m->name_off);
+		const struct btf_type *mt = skip_mods(btf, m->type, NULL);
+		const char *program = NULL;
+		size_t r;
+
+		if (is_func_ptr(btf, m->type)) {
+			for (r = 0; r < nrels; r++) {
+				GElf_Rel rel;
+				if (gelf_getrel(rels, (int)r, &rel) && rel.r_offset == vi->offset + off)
+					program = symbol_name(v, GELF_R_SYM(rel.r_info));
+			}
+			if (!program)
+				continue; /* callbacks left unset are not part of the layout that matters */
+			printf("%s{\"name\":", first_member ? "" : ",");
+			json_string(name);
+			printf(",\"offset\":%u,\"program\":", off);
+			json_string(program);
+			printf("}");
+		} else if (mt && btf_is_int(mt) && mt->size <= 8 && off + mt->size <= vi->size) {
+			unsigned long long value = 0;
+			memcpy(&value, bytes + off, mt->size); /* BPF objects are built for this host's byte order */
+			printf("%s{\"name\":", first_member ? "" : ",");
+			json_string(name);
+			printf(",\"offset\":%u,\"value\":%llu}", off, value);
+		} else if (mt && btf_is_array(mt) && off < vi->size) {
+			const struct btf_array *a = btf_array(mt);
+			const struct btf_type *et = skip_mods(btf, a->type, NULL);
+			char text[256] = "";
+			size_t n = a->nelems < sizeof(text) - 1 ? a->nelems : sizeof(text) - 1;
+
+			if (!et || !btf_is_int(et) || et->size != 1 || off + a->nelems > vi->size)
+				continue;
+			memcpy(text, bytes + off, n);
+			text[n] = 0;
+			printf("%s{\"name\":", first_member ? "" : ",");
+			json_string(name);
+			printf(",\"offset\":%u,\"string\":", off);
+			json_string(text);
+			printf("}");
+		} else {
+			continue;
+		}
+		first_member = false;
+	}
+	printf("]}");
+}
+
+/* Every variable in a .struct_ops or .struct_ops.link data section, from the object's BTF. */
+static void print_struct_ops(struct elf_view *v, const struct btf *btf)
+{
+	static const char *const sections[] = { ".struct_ops.link", ".struct_ops" };
+	bool first = true;
+	size_t s;
+
+	printf("\"struct_ops\":[");
+	for (s = 0; btf && s < sizeof(sections) / sizeof(sections[0]); s++) {
+		__s32 id = btf__find_by_name_kind(btf, sections[s], BTF_KIND_DATASEC);
+		Elf_Scn *scn = elf_section(v, sections[s]);
+		const struct btf_type *sec = id > 0 ? btf__type_by_id(btf, id) : NULL;
+		const struct btf_var_secinfo *vi;
+		int i;
+
+		if (!sec || !scn)
+			continue;
+		for (i = 0, vi = btf_var_secinfos(sec); i < btf_vlen(sec); i++, vi++)
+			print_struct_ops_var(v, btf, sections[s], scn, vi, &first);
+	}
+	printf("]");
+}
+
+static void print_license(struct elf_view *v)
+{
+	Elf_Scn *scn = elf_section(v, "license");
+	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	char text[128] = "";
+
+	printf("\"license\":");
+	if (!data || !data->d_size) {
+		printf("null");
+		return;
+	}
+	memcpy(text, data->d_buf, data->d_size < sizeof(text) - 1 ? data->d_size : sizeof(text) - 1);
+	json_string(text);
+}
+
 static int cmd_check(const char *path)
 {
 	struct bpf_object *obj = open_object(path);
 	struct bpf_program *prog;
 	struct bpf_map *map, *ops;
+	struct elf_view view;
 	bool first = true;
 	const char *limit = link_limitation();
 
 	if (!obj)
 		return 2;
+	if (!elf_view_open(&view, path)) {
+		fprintf(stderr, "tuneloop-loader: libelf cannot read %s: %s\n", path, elf_errmsg(-1));
+		elf_view_close(&view);
+		bpf_object__close(obj);
+		return 2;
+	}
 	ops = find_struct_ops_map(obj);
-	printf("{\"libbpf_build\":\"%d.%d\",\"programs\":[", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION);
+	printf("{\"libbpf_build\":\"%d.%d\",", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION);
+	print_license(&view);
+	printf(",\"programs\":[");
 	bpf_object__for_each_program(prog, obj) {
 		printf("%s{\"name\":", first ? "" : ",");
 		json_string(bpf_program__name(prog));
 		printf(",\"section\":");
 		json_string(bpf_program__section_name(prog));
-		printf("}");
+		printf(",\"type\":");
+		json_string(libbpf_bpf_prog_type_str(bpf_program__type(prog)));
+		printf(",\"sleepable\":%s,\"insns\":%zu}", bpf_program__flags(prog) & BPF_F_SLEEPABLE ? "true" : "false",
+		       bpf_program__insn_cnt(prog));
 		first = false;
 	}
 	printf("],\"maps\":[");
@@ -168,10 +480,14 @@ static int cmd_check(const char *path)
 	bpf_object__for_each_map(map, obj) {
 		printf("%s{\"name\":", first ? "" : ",");
 		json_string(bpf_map__name(map));
-		printf(",\"type\":%d}", bpf_map__type(map));
+		printf(",\"type\":");
+		json_string(libbpf_bpf_map_type_str(bpf_map__type(map)));
+		printf(",\"value_size\":%u}", bpf_map__value_size(map));
 		first = false;
 	}
-	printf("],\"struct_ops_map\":");
+	printf("],");
+	print_struct_ops(&view, bpf_object__btf(obj));
+	printf(",\"struct_ops_map\":");
 	if (ops)
 		json_string(bpf_map__name(ops));
 	else
@@ -186,6 +502,7 @@ static int cmd_check(const char *path)
 	else
 		printf("null");
 	printf("}\n");
+	elf_view_close(&view);
 	bpf_object__close(obj);
 	return ops && !limit ? 0 : 3;
 }
@@ -234,19 +551,24 @@ static void report_exit(struct bpf_map *map)
 	printf(" [kind=%d code=%lld]\n", info.kind, (long long)info.exit_code);
 }
 
+/* "E2BIG (Argument list too long)": the errno's name and its text. */
+static void print_errno(int err)
+{
+	const char *name = strerrorname_np(err);
+
+	fprintf(stderr, "errno %d %s(%s)", err, name ? name : "", strerror(err));
+}
+
 static int cmd_run(const char *path, const char *expect_name)
 {
 	struct bpf_object *obj;
 	struct bpf_map *ops, *exit_map;
 	struct bpf_link *link = NULL;
 	struct tl_exit_info info;
-	char *log;
 	int err, code = 0;
 
-	log = calloc(1, VERIFIER_LOG_SIZE);
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .kernel_log_buf = log, .kernel_log_size = VERIFIER_LOG_SIZE,
-		    .kernel_log_level = 1);
-	obj = bpf_object__open_file(path, &opts);
+	/* No log buffer and log level 0: see the top of this file for why libbpf manages the log. */
+	obj = bpf_object__open_file(path, NULL);
 	if ((err = (int)libbpf_get_error(obj))) {
 		fprintf(stderr, "tuneloop-loader: cannot open %s: %s\n", path, strerror(-err));
 		return 2;
@@ -258,15 +580,17 @@ static int cmd_run(const char *path, const char *expect_name)
 		return 2;
 	}
 	if ((err = bpf_object__load(obj))) {
-		fprintf(stderr, "tuneloop-loader: load failed: %s\n", strerror(-err));
-		if (log && log[0])
-			fprintf(stderr, "tuneloop-loader: verifier log:\n%s\n", log);
+		fprintf(stderr, "tuneloop-loader: load failed: ");
+		print_errno(-err);
+		fprintf(stderr, "%s%s\n", load_error[0] ? ": " : "", load_error);
 		bpf_object__close(obj);
 		return 4;
 	}
 	link = bpf_map__attach_struct_ops(ops);
 	if ((err = (int)libbpf_get_error(link))) {
-		fprintf(stderr, "tuneloop-loader: attach failed: %s\n", strerror(-err));
+		fprintf(stderr, "tuneloop-loader: attach failed: ");
+		print_errno(-err);
+		fputc('\n', stderr);
 		if (read_exit_info(exit_map, &info) && info.kind)
 			report_exit(exit_map);
 		bpf_object__close(obj);
@@ -285,7 +609,6 @@ static int cmd_run(const char *path, const char *expect_name)
 	bpf_link__destroy(link);
 	report_exit(exit_map);
 	bpf_object__close(obj);
-	free(log);
 	return code;
 }
 #else
