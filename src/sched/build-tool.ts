@@ -57,6 +57,7 @@ const buildResultSchema = z.object({
     .describe("tuneloop's libbpf loader and what it can do here."),
   libbpf_check: z
     .object({
+      open_error: z.string().nullable().describe('libbpf refused to open the object (its own words).'),
       license: z.string().nullable(),
       programs: z.array(z.object({ name: z.string(), section: z.string(), type: z.string(), sleepable: z.boolean(), insns: z.number().int() })),
       maps: z.array(z.object({ name: z.string(), type: z.string(), value_size: z.number().int() })),

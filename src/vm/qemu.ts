@@ -49,7 +49,7 @@ export function qemuArgv(qemu: string, spec: MachineSpec): string[] {
     '-accel',
     spec.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
     '-cpu',
-    spec.accel === 'kvm' ? 'host' : 'max',
+    spec.accel === 'kvm' ? 'host' : 'qemu64',
     '-m',
     `${spec.memoryMb}M`,
     '-smp',
@@ -70,7 +70,9 @@ export function qemuArgv(qemu: string, spec: MachineSpec): string[] {
     'console=ttyS0 acpi=off reboot=t panic=-1 quiet loglevel=4 mitigations=off',
   ];
   for (const share of spec.shares) {
-    argv.push('-fsdev', `local,id=${share.tag},path=${escape(share.path)},security_model=none${share.readonly ? ',readonly=on' : ''}`);
+    // multidevs=remap: the host's root spans several filesystems whose inode numbers collide
+    // (the roots of /proc and /sys are both inode 1); unmapped, the guest takes them for one file.
+    argv.push('-fsdev', `local,id=${share.tag},path=${escape(share.path)},security_model=none,multidevs=remap${share.readonly ? ',readonly=on' : ''}`);
     argv.push('-device', `virtio-9p-device,fsdev=${share.tag},mount_tag=${share.tag}`);
   }
   return argv;

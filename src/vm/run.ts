@@ -22,7 +22,11 @@ export interface VmRunOptions {
   argv: string[];
   /** The command's working directory in the guest (a host path; default: this process's cwd). */
   cwd?: string;
-  /** Added to the guest command's environment (PATH is the host's; HOME and TMPDIR are tmpfs). */
+  /**
+   * Added to the guest command's environment. PATH is the host's; HOME and TMPDIR are tmpfs;
+   * TUNELOOP_SCHED_LIBEXEC names the static sched tools built for the guest, so tuneloop in the
+   * guest attaches schedulers with libbpf 1.5 whatever the host's libbpf is.
+   */
   env?: Record<string, string>;
   timeoutS: number;
   memoryMb?: number;
@@ -115,11 +119,19 @@ function readCapped(path: string): string {
   }
 }
 
-function guestEnv(extra: Record<string, string>): Record<string, string> {
+function guestEnv(guest: Guest, extra: Record<string, string>): Record<string, string> {
   for (const key of Object.keys(extra)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UserError(`"${key}" is not an environment variable name.`, 'Use letters, digits and "_", not starting with a digit.');
   }
-  return { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', HOME: '/tmp/home', TMPDIR: '/tmp', LANG: 'C.UTF-8', TERM: 'dumb', ...extra };
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
+    HOME: '/tmp/home',
+    TMPDIR: '/tmp',
+    LANG: 'C.UTF-8',
+    TERM: 'dumb',
+    TUNELOOP_SCHED_LIBEXEC: guest.tools.dir,
+    ...extra,
+  };
 }
 
 export async function runInVm(config: Config, options: VmRunOptions): Promise<VmRunResult> {
@@ -157,13 +169,13 @@ async function boot(config: Config, guest: Guest, qemu: string, initramfs: strin
       { tag: 'tl_root', path: '/', readonly: true },
       { tag: 'tl_out', path: out, readonly: false },
     ];
-    const extra = (options.shares ?? []).map((s, i) => {
+    const extra = [...(options.shares ?? []), { path: guest.tools.dir, writable: false }].map((s, i) => {
       if (!isAbsolute(s.path) || !existsSync(s.path) || !statSync(s.path).isDirectory()) throw new UserError(`Cannot share ${s.path}: not an existing directory given by absolute path.`, 'Pass an absolute path to a directory.');
       return { tag: `tl_share${i}`, path: resolve(s.path), readonly: !s.writable };
     });
     shares.push(...extra);
     writeFileSync(join(out, 'shares'), extra.map((s) => `${s.tag} ${s.readonly ? 'ro' : 'rw'} ${s.path}\n`).join(''));
-    writeFileSync(join(out, 'run.sh'), runScript(options.argv, cwd, guestEnv(options.env ?? {})));
+    writeFileSync(join(out, 'run.sh'), runScript(options.argv, cwd, guestEnv(guest, options.env ?? {})));
 
     const started = Date.now();
     const followers = [new Follower(join(out, 'stdout'), options.onStdout), new Follower(join(out, 'stderr'), options.onStderr)];

@@ -70,6 +70,8 @@ static bool verbose_libbpf;
 static char notes[2048];
 /* The most telling line libbpf or the verifier printed about a failed load. */
 static char load_error[1024];
+/* libbpf's last warning: why it refused to open an object. */
+static char last_warning[1024];
 
 static void on_signal(int sig)
 {
@@ -146,6 +148,8 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	if (level == LIBBPF_WARN && (strstr(msg, "failed to resolve CO-RE relocation") || strstr(msg, "failed to relocate") ||
 				     strstr(msg, "failed to find kernel BTF") || strstr(msg, "failed to load object")))
 		remember(load_error, sizeof(load_error), msg, strcspn(msg, "\n"));
+	if (level == LIBBPF_WARN)
+		remember(last_warning, sizeof(last_warning), msg, strcspn(msg, "\n"));
 	if (level == LIBBPF_DEBUG && !verbose_libbpf) {
 		free(msg);
 		return 0;
@@ -203,18 +207,6 @@ static int cmd_probe(void)
 	printf("}\n");
 	btf__free(vmlinux);
 	return 0;
-}
-
-static struct bpf_object *open_object(const char *path)
-{
-	struct bpf_object *obj = bpf_object__open_file(path, NULL);
-	long err = libbpf_get_error(obj);
-
-	if (err) {
-		fprintf(stderr, "tuneloop-loader: cannot open %s: %s\n", path, strerror((int)-err));
-		return NULL;
-	}
-	return obj;
 }
 
 static struct bpf_map *find_struct_ops_map(struct bpf_object *obj)
@@ -443,50 +435,73 @@ static void print_license(struct elf_view *v)
 	json_string(text);
 }
 
+/*
+ * check: libbpf opens the object; its license and struct_ops layout come from libelf and the
+ * object's BTF, so they are reported even when libbpf refuses the object (open_error says why).
+ */
 static int cmd_check(const char *path)
 {
-	struct bpf_object *obj = open_object(path);
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	long open_err = libbpf_get_error(obj);
+	struct btf *own_btf = NULL;
 	struct bpf_program *prog;
-	struct bpf_map *map, *ops;
+	struct bpf_map *map, *ops = NULL;
 	struct elf_view view;
 	bool first = true;
 	const char *limit = link_limitation();
 
-	if (!obj)
-		return 2;
+	if (open_err)
+		obj = NULL;
 	if (!elf_view_open(&view, path)) {
 		fprintf(stderr, "tuneloop-loader: libelf cannot read %s: %s\n", path, elf_errmsg(-1));
 		elf_view_close(&view);
 		bpf_object__close(obj);
 		return 2;
 	}
-	ops = find_struct_ops_map(obj);
-	printf("{\"libbpf_build\":\"%d.%d\",", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION);
+	if (!obj)
+		own_btf = btf__parse_elf(path, NULL);
+	if (libbpf_get_error(own_btf))
+		own_btf = NULL;
+	if (obj)
+		ops = find_struct_ops_map(obj);
+	printf("{\"libbpf_build\":\"%d.%d\",\"open_error\":", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION);
+	if (obj) {
+		printf("null");
+	} else {
+		char why[1400];
+		snprintf(why, sizeof(why), "%s%s%s", strerror((int)-open_err), last_warning[0] ? ": " : "", last_warning);
+		json_string(why);
+	}
+	printf(",");
 	print_license(&view);
 	printf(",\"programs\":[");
-	bpf_object__for_each_program(prog, obj) {
-		printf("%s{\"name\":", first ? "" : ",");
-		json_string(bpf_program__name(prog));
-		printf(",\"section\":");
-		json_string(bpf_program__section_name(prog));
-		printf(",\"type\":");
-		json_string(libbpf_bpf_prog_type_str(bpf_program__type(prog)));
-		printf(",\"sleepable\":%s,\"insns\":%zu}", bpf_program__flags(prog) & BPF_F_SLEEPABLE ? "true" : "false",
-		       bpf_program__insn_cnt(prog));
-		first = false;
+	if (obj) {
+		bpf_object__for_each_program(prog, obj) {
+			printf("%s{\"name\":", first ? "" : ",");
+			json_string(bpf_program__name(prog));
+			printf(",\"section\":");
+			json_string(bpf_program__section_name(prog));
+			printf(",\"type\":");
+			json_string(libbpf_bpf_prog_type_str(bpf_program__type(prog)));
+			printf(",\"sleepable\":%s,\"insns\":%zu}", bpf_program__flags(prog) & BPF_F_SLEEPABLE ? "true" : "false",
+			       bpf_program__insn_cnt(prog));
+			first = false;
+		}
 	}
 	printf("],\"maps\":[");
 	first = true;
-	bpf_object__for_each_map(map, obj) {
-		printf("%s{\"name\":", first ? "" : ",");
-		json_string(bpf_map__name(map));
-		printf(",\"type\":");
-		json_string(libbpf_bpf_map_type_str(bpf_map__type(map)));
-		printf(",\"value_size\":%u}", bpf_map__value_size(map));
-		first = false;
+	if (obj) {
+		bpf_object__for_each_map(map, obj) {
+			printf("%s{\"name\":", first ? "" : ",");
+			json_string(bpf_map__name(map));
+			printf(",\"type\":");
+			json_string(libbpf_bpf_map_type_str(bpf_map__type(map)));
+			printf(",\"value_size\":%u}", bpf_map__value_size(map));
+			first = false;
+		}
 	}
 	printf("],");
-	print_struct_ops(&view, bpf_object__btf(obj));
+	print_struct_ops(&view, obj ? bpf_object__btf(obj) : own_btf);
 	printf(",\"struct_ops_map\":");
 	if (ops)
 		json_string(bpf_map__name(ops));
@@ -503,8 +518,9 @@ static int cmd_check(const char *path)
 		printf("null");
 	printf("}\n");
 	elf_view_close(&view);
+	btf__free(own_btf);
 	bpf_object__close(obj);
-	return ops && !limit ? 0 : 3;
+	return !obj ? 2 : ops && !limit ? 0 : 3;
 }
 
 #if HAVE_STRUCT_OPS_LINK

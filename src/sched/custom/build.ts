@@ -126,7 +126,7 @@ export async function buildScheduler(runtime: Runtime, job: JobContext, input: B
   const probe = await probeLoader(loaderPath);
   result.loader = probe ? { ...probe, path: loaderPath } : null;
   result.libbpf_check = await checkWithLibbpf(loaderPath, objectPath);
-  if (result.libbpf_check.error) {
+  if (result.libbpf_check.error && !result.libbpf_check.open_error) {
     result.reason = result.libbpf_check.error;
     return result;
   }
@@ -134,8 +134,9 @@ export async function buildScheduler(runtime: Runtime, job: JobContext, input: B
   result.static_checks = checks;
   result.ops = ops;
   const failed = checks.filter((c) => !c.ok);
-  if (failed.length) {
-    result.reason = `static checks failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`;
+  if (failed.length || result.libbpf_check.error) {
+    const problems = [...(failed.length ? [`static checks failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`] : []), ...(result.libbpf_check.error ? [result.libbpf_check.error] : [])];
+    result.reason = problems.join('; ');
     return result;
   }
 

@@ -36,9 +36,9 @@ export async function verifyInVm(runtime: Runtime, job: JobContext, guest: Guest
   const r = await runInVm(runtime.config, {
     argv: [...guestEntry(), options.object, options.name, String(options.verifyS)],
     cwd: PACKAGE_ROOT,
-    env: { TUNELOOP_HOME: '/tmp/tuneloop', TUNELOOP_SCHED_LIBEXEC: guest.tools.dir },
+    env: { TUNELOOP_HOME: '/tmp/tuneloop' },
     timeoutS: options.verifyS + overheadS,
-    shares: [dirname(options.object), PACKAGE_ROOT, guest.tools.dir].map((path) => ({ path, writable: false })),
+    shares: [dirname(options.object), PACKAGE_ROOT].map((path) => ({ path, writable: false })),
     workDir: join(job.dir, 'vm'),
     signal: job.signal,
     onStderr: (text) => job.log(text),

@@ -25,6 +25,8 @@ export interface LoaderProbe {
 
 /** The object as tuneloop's loader reads it (`check`: libbpf, libelf and the object's BTF; no kernel). */
 export interface LoaderCheck {
+  /** libbpf refused to open the object (its words); the ELF and BTF parts are still read. */
+  open_error: string | null;
   license: string | null;
   programs: { name: string; section: string; type: string; sleepable: boolean; insns: number }[];
   maps: { name: string; type: string; value_size: number }[];
@@ -41,6 +43,7 @@ export interface LoaderCheck {
   attachable: boolean;
   limitation: string | null;
   libbpf_notes: string;
+  /** Why the object cannot be used: libbpf refused it, or the loader could not read it at all. */
   error: string | null;
 }
 
@@ -71,10 +74,12 @@ export async function probeLoader(loader: string): Promise<LoaderProbe | null> {
 export async function checkWithLibbpf(loader: string, object: string): Promise<LoaderCheck> {
   const r = await runCommand([loader, 'check', object], { timeoutMs: 30_000 });
   try {
-    return { ...(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as Omit<LoaderCheck, 'error'>), error: null };
+    // libbpf_build is the probe's business (BuildResult.loader).
+    const { libbpf_build: _build, ...check } = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as Omit<LoaderCheck, 'error'> & { libbpf_build: string };
+    return { ...check, error: check.open_error ? `libbpf cannot open the object: ${check.open_error}` : null };
   } catch {
     const why = outputTail(r, 5, '\n') || `exit ${r.exitCode}`;
-    return { license: null, programs: [], maps: [], struct_ops: [], struct_ops_map: null, attachable: false, limitation: null, libbpf_notes: '', error: `libbpf could not open the object: ${why}` };
+    return { open_error: null, license: null, programs: [], maps: [], struct_ops: [], struct_ops_map: null, attachable: false, limitation: null, libbpf_notes: '', error: `the loader could not read the object: ${why}` };
   }
 }
 
