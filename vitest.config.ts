@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // The sched_ext guest suite needs a built guest kernel: `npm run test:vm`.
-    exclude: ['test/vm/**', '**/node_modules/**'],
+    exclude: ['test/sched/vm/**', '**/node_modules/**'],
     // Native SQLite and real child processes: isolate test files in forked processes.
     pool: 'forks',
     testTimeout: 30_000,

@@ -5,8 +5,8 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'vitest';
-import { listTemplates, templateManifest } from '../../src/sched/custom/templates.js';
-import type { BuildResult } from '../../src/sched/custom/build.js';
+import { listTemplates, templateManifest } from '../../../src/sched/custom/templates.js';
+import type { BuildResult } from '../../../src/sched/custom/build.js';
 
 /** For each template: its defaults, every parameter at its minimum, every parameter at its maximum. */
 export function templateCases(): { label: string; template: string; params: Record<string, number> }[] {

@@ -8,9 +8,9 @@ import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES } from '../../sched/helpers.js';
-import { startStdioServer } from '../../helpers/stdio.js';
-import { tempDir } from '../../helpers/tmp.js';
+import { FIXTURES } from '../../helpers.js';
+import { startStdioServer } from '../../../helpers/stdio.js';
+import { tempDir } from '../../../helpers/tmp.js';
 import { buildToEnd, caseName, templateCases } from '../helpers.js';
 
 const SCX = '/sys/kernel/sched_ext';
@@ -83,7 +83,7 @@ describe('build_scheduler, compiled against the guest kernel BTF', () => {
 
   it('reports a program too complex for the verifier as E2BIG, not a log buffer error', async () => {
     // The percpu template with MAX_CPUS past what its parameter range allows.
-    const source = `#define TL_NAME "g_too_complex"\n#define MAX_CPUS 8192\n${readFileSync(join(import.meta.dirname, '../../../schedulers/templates/percpu.bpf.c'), 'utf8')}`;
+    const source = `#define TL_NAME "g_too_complex"\n#define MAX_CPUS 8192\n${readFileSync(join(import.meta.dirname, '../../../../schedulers/templates/percpu.bpf.c'), 'utf8')}`;
     const r = await buildToEnd(call, { name: 'g_too_complex', source, verify_s: 2 });
     expect(r.verdict).toBe('failed');
     expect(r.reason).toContain('errno 7 E2BIG');
@@ -127,7 +127,7 @@ describe('run_scheduler, stop_scheduler and ejections on the guest kernel', () =
 
   it('reports an scx_bpf_error() at runtime as an ejection with its reason', async () => {
     const e = await run({ scheduler: trap });
-    const { runCommand } = await import('../../../src/core/exec.js');
+    const { runCommand } = await import('../../../../src/core/exec.js');
     await runCommand([join(home, 'tl_boom'), '0.1'], { timeoutMs: 30_000 });
     const after = await until(() => execution(e.id), (x) => x.status !== 'running', 15_000);
     expect(after.status).toBe('ejected');
@@ -137,7 +137,7 @@ describe('run_scheduler, stop_scheduler and ejections on the guest kernel', () =
 
   it('reports a stalled task as a watchdog ejection', async () => {
     const e = await run({ scheduler: trap });
-    const { runCommand } = await import('../../../src/core/exec.js');
+    const { runCommand } = await import('../../../../src/core/exec.js');
     await runCommand([join(home, 'tl_stall'), '0.1'], { timeoutMs: 60_000 });
     const after = await until(() => execution(e.id), (x) => x.status !== 'running', 30_000);
     expect(after.status).toBe('ejected');

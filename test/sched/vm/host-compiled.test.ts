@@ -7,8 +7,8 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/core/config.js';
-import { connectInMemory } from '../helpers/runtime.js';
+import { loadConfig } from '../../../src/core/config.js';
+import { connectInMemory } from '../../helpers/runtime.js';
 import { buildToEnd, caseName, templateCases } from './helpers.js';
 
 /** The cache `tuneloop vm build` filled, as this environment names it (the tests' data dirs are temporary). */
