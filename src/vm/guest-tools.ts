@@ -32,7 +32,7 @@ function toolsKey(version: string): string {
 export function findGuestTools(config: Config, version: string): GuestTools | null {
   const dir = vmPaths(config).guestTools(toolsKey(version));
   try {
-    const tools = JSON.parse(readFileSync(join(dir, 'tools.json'), 'utf8')) as GuestTools;
+    const tools: GuestTools = { ...(JSON.parse(readFileSync(join(dir, 'tools.json'), 'utf8')) as GuestTools), dir };
     return Object.values(NATIVE_TOOLS).every((t) => existsSync(join(dir, t.file))) ? tools : null;
   } catch {
     return null;

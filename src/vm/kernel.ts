@@ -14,7 +14,7 @@ import { outputTail, runCommand } from '../core/exec.js';
 import { findBinary } from '../core/probe.js';
 import { buildGuestTools, findGuestTools, type GuestTools } from './guest-tools.js';
 import { withBuildLock } from './lock.js';
-import { CONFIG_FRAGMENT, fileSha, pathSafe, sha256, vmPaths } from './paths.js';
+import { CONFIG_FRAGMENT, pathSafe, sha256, vmPaths } from './paths.js';
 import { requireKernelBuildTools } from './prerequisites.js';
 
 /** Bump when the recipe (not the fragment) changes in a way that needs a new kernel. */
@@ -59,13 +59,31 @@ export async function sourceVersion(config: Config): Promise<string> {
   return `${basename(tarball).replace(/\.tar\.\w+$/, '')}-${sha256(`${st.size}:${st.mtimeMs}`).slice(0, 8)}`;
 }
 
+/** The fragment's options, without comments and blank lines: editing a comment rebuilds nothing. */
+export function fragmentOptions(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .join('\n');
+}
+
 export function kernelKey(version: string): string {
-  return `${pathSafe(version)}-${sha256(readFileSync(CONFIG_FRAGMENT), RECIPE).slice(0, 12)}`;
+  return `${pathSafe(version)}-${fragmentSha()}`;
+}
+
+function fragmentSha(): string {
+  return sha256(fragmentOptions(readFileSync(CONFIG_FRAGMENT, 'utf8')), RECIPE).slice(0, 12);
+}
+
+function artifactPaths(dir: string): Pick<GuestKernel, 'dir' | 'bzImage' | 'btf' | 'vmlinux_h'> {
+  return { dir, bzImage: join(dir, 'bzImage'), btf: join(dir, 'vmlinux.btf'), vmlinux_h: join(dir, 'vmlinux.h') };
 }
 
 function readManifest(dir: string): GuestKernel | null {
   try {
-    const kernel = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as GuestKernel;
+    // Paths are where the manifest is now: a cache may be moved or copied whole.
+    const kernel: GuestKernel = { ...(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as GuestKernel), ...artifactPaths(dir) };
     return existsSync(kernel.bzImage) && existsSync(kernel.vmlinux_h) ? kernel : null;
   } catch {
     return null;
@@ -208,13 +226,10 @@ async function buildKernel(config: Config, version: string, key: string, options
   const release = readFileSync(join(objects, 'include', 'config', 'kernel.release'), 'utf8').trim();
   const kernel: GuestKernel = {
     key,
-    dir,
-    bzImage: join(dir, 'bzImage'),
-    btf: join(dir, 'vmlinux.btf'),
-    vmlinux_h: join(dir, 'vmlinux.h'),
+    ...artifactPaths(dir),
     release,
     source_version: version,
-    fragment_sha: fileSha(CONFIG_FRAGMENT),
+    fragment_sha: fragmentSha(),
     built_at: new Date().toISOString(),
     build_seconds: Math.round((Date.now() - started) / 1000),
   };

@@ -4,7 +4,6 @@
  * fresh checkout reuses a kernel built before.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { PACKAGE_ROOT } from '../sched/paths.js';
@@ -22,10 +21,6 @@ export function sha256(...parts: (string | Buffer)[]): string {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part);
   return hash.digest('hex');
-}
-
-export function fileSha(path: string): string {
-  return sha256(readFileSync(path)).slice(0, 12);
 }
 
 export const vmPaths = (config: Config) => ({
