@@ -14,26 +14,30 @@ import { outputTail, runCommand } from '../core/exec.js';
 import { NATIVE_TOOLS } from '../sched/native.js';
 import { NATIVE_SOURCES_DIR } from '../sched/paths.js';
 import type { Progress } from './kernel.js';
-import { pathSafe, sha256, vmPaths } from './paths.js';
+import { VM_SOURCES_DIR, pathSafe, sha256, vmPaths } from './paths.js';
 
 export interface GuestTools {
   dir: string;
   libbpf_version: string;
 }
 
+/** Measures the host's TSC rate for the guest's clock (see tools/vm/tsc-khz.c); built with the guest tools. */
+export const TSC_KHZ_TOOL = 'tuneloop-tsc-khz';
+const TSC_KHZ_SOURCE = join(VM_SOURCES_DIR, 'tsc-khz.c');
+
 function toolsKey(version: string): string {
   const sources = readdirSync(NATIVE_SOURCES_DIR)
     .filter((f) => f.endsWith('.c') || f === 'Makefile')
     .sort()
     .map((f) => readFileSync(join(NATIVE_SOURCES_DIR, f)));
-  return `${pathSafe(version)}-${sha256(...sources).slice(0, 12)}`;
+  return `${pathSafe(version)}-${sha256(...sources, readFileSync(TSC_KHZ_SOURCE)).slice(0, 12)}`;
 }
 
 export function findGuestTools(config: Config, version: string): GuestTools | null {
   const dir = vmPaths(config).guestTools(toolsKey(version));
   try {
     const tools: GuestTools = { ...(JSON.parse(readFileSync(join(dir, 'tools.json'), 'utf8')) as GuestTools), dir };
-    return Object.values(NATIVE_TOOLS).every((t) => existsSync(join(dir, t.file))) ? tools : null;
+    return [...Object.values(NATIVE_TOOLS).map((t) => t.file), TSC_KHZ_TOOL].every((file) => existsSync(join(dir, file))) ? tools : null;
   } catch {
     return null;
   }
@@ -59,6 +63,8 @@ export async function buildGuestTools(config: Config, version: string, source: s
 
   options.progress(`building the static guest tools against libbpf ${libbpfVersion}`);
   await make(['-C', NATIVE_SOURCES_DIR, `OUT=${scratch}`, 'LDFLAGS=-static', `LIBBPF_CFLAGS=-I${include}`, `LIBBPF_LIBS=${join(libdir, 'libbpf.a')} -lelf -lz`, 'all'], 'Building the static loader, guard and smoke');
+  const tsc = await runCommand(['gcc', '-O2', '-Wall', '-o', join(scratch, TSC_KHZ_TOOL), TSC_KHZ_SOURCE], { timeoutMs: 120_000, signal: options.signal });
+  if (!tsc.ok) throw new UserError(`Building ${TSC_KHZ_TOOL} failed: ${outputTail(tsc, 5, ' ')}`, 'Check that gcc and libc6-dev are installed.');
   rmSync(join(scratch, 'libbpf-build'), { recursive: true, force: true });
   rmSync(prefix, { recursive: true, force: true });
   const tools: GuestTools = { dir, libbpf_version: libbpfVersion };

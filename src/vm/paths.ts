@@ -36,4 +36,5 @@ export const vmPaths = (config: Config) => ({
   initramfs: join(config.vmCache, 'initramfs'),
   buildLock: join(config.vmCache, 'build.lock'),
   accelProbe: join(config.vmCache, 'accel.json'),
+  tscProbe: join(config.vmCache, 'tsc.json'),
 });

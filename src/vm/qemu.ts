@@ -11,8 +11,11 @@
  * it has actually run a command; the verdict is remembered per host boot and kernel.
  */
 import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
+import { runCommand } from '../core/exec.js';
+import { TSC_KHZ_TOOL } from './guest-tools.js';
 import type { Guest } from './kernel.js';
 import { vmPaths } from './paths.js';
 
@@ -36,6 +39,8 @@ export interface MachineSpec {
   kernel: string;
   initramfs: string;
   shares: QemuShare[];
+  /** The host's TSC rate (TCG): the guest cannot calibrate its TSC and would keep time by jiffies. */
+  tscKhz: number | null;
 }
 
 /** qemu's option syntax doubles a comma inside a value. */
@@ -67,7 +72,7 @@ export function qemuArgv(qemu: string, spec: MachineSpec): string[] {
     spec.initramfs,
     '-append',
     // quiet: the serial console is slow under TCG; mitigations are useless in a throwaway guest.
-    'console=ttyS0 acpi=off reboot=t panic=-1 quiet loglevel=4 mitigations=off',
+    ['console=ttyS0 acpi=off reboot=t panic=-1 quiet loglevel=4 mitigations=off', ...(spec.accel === 'tcg' && spec.tscKhz ? [`tsc_early_khz=${spec.tscKhz} tsc=reliable`] : [])].join(' '),
   ];
   for (const share of spec.shares) {
     // multidevs=remap: the host's root spans several filesystems whose inode numbers collide
@@ -76,6 +81,26 @@ export function qemuArgv(qemu: string, spec: MachineSpec): string[] {
     argv.push('-device', `virtio-9p-device,fsdev=${share.tag},mount_tag=${share.tag}`);
   }
   return argv;
+}
+
+/**
+ * The host's TSC rate in kHz, measured once per host boot (tools/vm/tsc-khz.c). Under TCG the
+ * guest's TSC ticks at this rate; told so (tsc_early_khz) the guest clocks time by the TSC instead
+ * of by jiffies, which lag behind real time whenever the host is busy.
+ */
+export async function hostTscKhz(config: Config, guest: Guest): Promise<number | null> {
+  const file = vmPaths(config).tscProbe;
+  try {
+    const cached = JSON.parse(readFileSync(file, 'utf8')) as { boot: string; khz: number };
+    if (cached.boot === bootId()) return cached.khz;
+  } catch {
+    // not measured on this boot
+  }
+  const r = await runCommand([join(guest.tools.dir, TSC_KHZ_TOOL)], { timeoutMs: 10_000 });
+  const khz = Number(r.stdout.trim());
+  if (!r.ok || !Number.isInteger(khz) || khz < 100_000) return null;
+  writeFileSync(file, `${JSON.stringify({ boot: bootId(), khz })}\n`);
+  return khz;
 }
 
 function bootId(): string {

@@ -15,7 +15,7 @@ import { findBinary } from '../core/probe.js';
 import { ensureInitramfs } from './initramfs.js';
 import { requireGuest, type Guest } from './kernel.js';
 import { requireGuestRunTools } from './prerequisites.js';
-import { chooseAccel, qemuArgv, type Accel, type QemuShare } from './qemu.js';
+import { chooseAccel, hostTscKhz, qemuArgv, type Accel, type QemuShare } from './qemu.js';
 import { vmPaths } from './paths.js';
 
 export interface VmRunOptions {
@@ -179,7 +179,8 @@ async function boot(config: Config, guest: Guest, qemu: string, initramfs: strin
 
     const started = Date.now();
     const followers = [new Follower(join(out, 'stdout'), options.onStdout), new Follower(join(out, 'stderr'), options.onStderr)];
-    const child = spawnChild(qemuArgv(qemu, { accel: choice.accel, memoryMb, cpus, kernel: guest.kernel.bzImage, initramfs, shares }), {
+    const tscKhz = choice.accel === 'tcg' ? await hostTscKhz(config, guest) : null;
+    const child = spawnChild(qemuArgv(qemu, { accel: choice.accel, memoryMb, cpus, kernel: guest.kernel.bzImage, initramfs, shares, tscKhz }), {
       timeoutMs: options.timeoutS * 1000,
       signal: options.signal,
       logFile: join(work, 'console.log'),

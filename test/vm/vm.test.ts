@@ -42,10 +42,10 @@ describe('the guest run script', () => {
 
 describe('qemu command line', () => {
   it('boots microvm without ACPI, exits on reboot, and escapes commas in shared paths', () => {
-    const argv = qemuArgv('qemu-system-x86_64', { accel: 'tcg', memoryMb: 512, cpus: 2, kernel: '/k/bzImage', initramfs: '/k/init.cpio', shares: [{ tag: 'tl_share0', path: '/data/a,b', readonly: true }] });
+    const argv = qemuArgv('qemu-system-x86_64', { accel: 'tcg', memoryMb: 512, cpus: 2, kernel: '/k/bzImage', initramfs: '/k/init.cpio', shares: [{ tag: 'tl_share0', path: '/data/a,b', readonly: true }], tscKhz: 2_596_137 });
     expect(argv.slice(1, 5)).toEqual(['-M', 'microvm,acpi=off', '-accel', 'tcg,thread=multi']);
     expect(argv).toContain('-no-reboot');
-    expect(argv[argv.indexOf('-append') + 1]).toMatch(/acpi=off reboot=t panic=-1/);
+    expect(argv[argv.indexOf('-append') + 1]).toMatch(/acpi=off reboot=t panic=-1 .* tsc_early_khz=2596137 tsc=reliable$/);
     expect(argv).toContain('local,id=tl_share0,path=/data/a,,b,security_model=none,multidevs=remap,readonly=on');
     expect(argv).toContain('virtio-9p-device,fsdev=tl_share0,mount_tag=tl_share0');
   });
