@@ -100,16 +100,20 @@ export async function findGuest(config: Config): Promise<Guest | null> {
   return kernel && tools ? { kernel, tools } : null;
 }
 
-/** The guest, or a UserError saying how to build it. */
+/** The guest, or a UserError saying what is missing and how to build it. */
 export async function requireGuest(config: Config): Promise<Guest> {
   const guest = await findGuest(config);
-  if (!guest) {
-    throw new UserError(
-      `No sched_ext guest kernel is built for this tuneloop (cache: ${config.vmCache}).`,
-      'Run `tuneloop vm build` once (about 6-15 minutes on 2 cores; it names any Debian packages it needs).',
-    );
-  }
-  return guest;
+  if (guest) return guest;
+  const version = existsSync(config.vmKernelSource) ? await sourceVersion(config).catch(() => null) : null;
+  const kernel = version ? readManifest(vmPaths(config).kernel(kernelKey(version))) : null;
+  throw new UserError(
+    kernel
+      ? `The guest kernel ${kernel.release} is built, but not tuneloop's static sched tools for this version of tools/sched (cache: ${config.vmCache}).`
+      : `No sched_ext guest kernel is built for this tuneloop (cache: ${config.vmCache}).`,
+    kernel
+      ? 'Run `tuneloop vm build` (it rebuilds only the tools: a minute or two).'
+      : 'Run `tuneloop vm build` once (about 6-15 minutes on 2 cores; it names any Debian packages it needs).',
+  );
 }
 
 export async function buildGuest(config: Config, options: { progress: Progress; signal?: AbortSignal }): Promise<{ guest: Guest; kernel_cached: boolean; tools_cached: boolean }> {

@@ -572,7 +572,7 @@ static void print_errno(int err)
 {
 	const char *name = strerrorname_np(err);
 
-	fprintf(stderr, "errno %d %s(%s)", err, name ? name : "", strerror(err));
+	fprintf(stderr, "errno %d %s%s(%s)", err, name ? name : "", name ? " " : "", strerror(err));
 }
 
 static int cmd_run(const char *path, const char *expect_name)
