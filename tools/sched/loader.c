@@ -18,12 +18,19 @@
  * tuneloop must never allow. So a loader built against libbpf < 1.2 only probes and checks, and
  * says so.
  *
- * Loading: libbpf loads each program with verifier log level 0 first and, only when the kernel
- * rejects it, loads it again at level 1 into a buffer it grows until the whole log fits. A fixed
- * log buffer would turn programs the verifier accepts into ENOSPC failures (a kernel >= 6.4 fails
- * a load whose log was truncated) and hide the verifier's own errno (E2BIG, EACCES, ...) behind
- * ENOSPC. The loader prints a bounded head and tail of that log and one line with the errno and
- * the verifier's (or libbpf's) own error.
+ * Loading, in two steps so that neither memory nor time is unbounded and the errno is the
+ * verifier's own:
+ *   1. every program at log level BPF_LOG_STATS (4) into a small buffer: the verifier prints only
+ *      its statistics, so an accepted program never fails for lack of log space (a kernel >= 6.4
+ *      fails a load whose log was truncated, with ENOSPC), and a rejected one fails with the
+ *      verifier's errno (E2BIG, EACCES, EINVAL, ...). libbpf does not retry a load at a level
+ *      other than 0, and a log level 0 load would make it retry at level 1 with its own buffer,
+ *      doubling it and verifying again after every ENOSPC (minutes for a complex program under
+ *      TCG, and unbounded memory);
+ *   2. only after a failure, once more at level 1 into a 16 MiB buffer, for the log: sched_ext
+ *      kernels (>= 6.12) keep the *end* of a log that does not fit, which is where the error is.
+ * Then one line: "tuneloop-loader: load failed: errno N NAME (text): <the verifier's own last
+ * words>", after a bounded head and tail of the log.
  *
  * Output: libbpf's messages (the verifier log among them) go to stderr; our own lines are
  * prefixed "tuneloop-loader: ".
@@ -55,7 +62,10 @@
 #define LOG_HEAD_BYTES (32 * 1024)
 #define LOG_TAIL_BYTES (96 * 1024)
 #define LOG_BEGIN "-- BEGIN PROG LOAD LOG --\n"
-#define LOG_END "-- END PROG LOAD LOG --"
+#define LOG_END "-- END PROG LOAD LOG --\n"
+#define BPF_LOG_STATS_LEVEL 4
+#define STATS_LOG_SIZE (64 * 1024)
+#define VERBOSE_LOG_SIZE (16 * 1024 * 1024)
 
 struct tl_exit_info {
 	int32_t kind;
@@ -87,6 +97,7 @@ static void remember(char *dst, size_t size, const char *text, size_t len)
 	dst[len] = 0;
 }
 
+#if HAVE_STRUCT_OPS_LINK
 /*
  * The verifier's own error: the last line of the log that is not its statistics
  * ("verification time", "stack depth", "processed N insns", "peak_states", ...).
@@ -108,22 +119,20 @@ static void verifier_error_line(const char *log, size_t len)
 			continue;
 		if (!strncmp(line, "verification time", 17) || !strncmp(line, "stack depth", 11) ||
 		    !strncmp(line, "processed ", 10) || !strncmp(line, "mark_precise", 12) ||
-		    strstr(line, "peak_states") || !strncmp(line, "Func#", 5) || !strncmp(line, "func#", 5))
+		    memmem(line, (size_t)(line_end - line), "peak_states", 11) || !strncmp(line, "Func#", 5) || !strncmp(line, "func#", 5))
 			continue;
 		remember(load_error, sizeof(load_error), line, (size_t)(line_end - line));
 		return;
 	}
 }
 
-/* A verifier log: printed with its middle elided when long; its error line remembered. */
-static void print_prog_log(const char *msg)
+/* A failed program's verifier log: printed with its middle elided when long; its error line remembered. */
+static void print_verifier_log(const char *log)
 {
-	const char *log = strstr(msg, LOG_BEGIN) + strlen(LOG_BEGIN);
-	const char *log_end = strstr(log, LOG_END);
-	size_t len = log_end ? (size_t)(log_end - log) : strlen(log);
+	size_t len = strlen(log);
 
 	verifier_error_line(log, len);
-	fwrite(msg, 1, (size_t)(log - msg), stderr);
+	fputs(LOG_BEGIN, stderr);
 	if (len <= LOG_HEAD_BYTES + LOG_TAIL_BYTES) {
 		fwrite(log, 1, len, stderr);
 	} else {
@@ -131,10 +140,12 @@ static void print_prog_log(const char *msg)
 		fprintf(stderr, "\n... %zu bytes of the verifier log elided ...\n", len - LOG_HEAD_BYTES - LOG_TAIL_BYTES);
 		fwrite(log + len - LOG_TAIL_BYTES, 1, LOG_TAIL_BYTES, stderr);
 	}
-	fputs(log_end ? log_end : "", stderr);
-	if (log_end && !strchr(log_end, '\n'))
+	if (len && log[len - 1] != '\n')
 		fputc('\n', stderr);
+	fputs(LOG_END, stderr);
 }
+
+#endif
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
 {
@@ -145,8 +156,9 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 		return 0;
 	if (strstr(msg, ".struct_ops") && strlen(notes) + (size_t)len + 1 < sizeof(notes))
 		strcat(notes, msg);
-	if (level == LIBBPF_WARN && (strstr(msg, "failed to resolve CO-RE relocation") || strstr(msg, "failed to relocate") ||
-				     strstr(msg, "failed to find kernel BTF") || strstr(msg, "failed to load object")))
+	/* libbpf's own reasons, used when the verifier gave none (the verifier's line wins). */
+	if (level == LIBBPF_WARN && !load_error[0] &&
+	    (strstr(msg, "failed to resolve CO-RE relocation") || strstr(msg, "failed to relocate") || strstr(msg, "failed to find kernel BTF")))
 		remember(load_error, sizeof(load_error), msg, strcspn(msg, "\n"));
 	if (level == LIBBPF_WARN)
 		remember(last_warning, sizeof(last_warning), msg, strcspn(msg, "\n"));
@@ -154,10 +166,7 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 		free(msg);
 		return 0;
 	}
-	if (strstr(msg, LOG_BEGIN))
-		print_prog_log(msg);
-	else
-		fputs(msg, stderr);
+	fputs(msg, stderr);
 	free(msg);
 	return len;
 }
@@ -575,6 +584,58 @@ static void print_errno(int err)
 	fprintf(stderr, "errno %d %s%s(%s)", err, name ? name : "", name ? " " : "", strerror(err));
 }
 
+/* Open `path` with every program at log `level` into `log` (shared: loading stops at the first failure). */
+static struct bpf_object *open_at_level(const char *path, __u32 level, char *log, size_t size)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	struct bpf_program *prog;
+	int err = (int)libbpf_get_error(obj);
+
+	if (err) {
+		fprintf(stderr, "tuneloop-loader: cannot open %s: %s\n", path, strerror(-err));
+		return NULL;
+	}
+	bpf_object__for_each_program(prog, obj) {
+		bpf_program__set_log_level(prog, level);
+		bpf_program__set_log_buf(prog, log, size);
+	}
+	return obj;
+}
+
+/* Load `path` as described at the top of this file; NULL (and the failure printed) if it fails. */
+static struct bpf_object *load_object(const char *path)
+{
+	static char stats[STATS_LOG_SIZE];
+	struct bpf_object *obj = open_at_level(path, BPF_LOG_STATS_LEVEL, stats, sizeof(stats));
+	char *log;
+	int err;
+
+	if (!obj)
+		return NULL;
+	if (!(err = bpf_object__load(obj)))
+		return obj;
+	bpf_object__close(obj);
+	fprintf(stderr, "tuneloop-loader: load failed: ");
+	print_errno(-err);
+	fprintf(stderr, "; loading it again for the verifier log\n");
+
+	log = calloc(1, VERBOSE_LOG_SIZE);
+	obj = log ? open_at_level(path, 1, log, VERBOSE_LOG_SIZE) : NULL;
+	if (obj && !bpf_object__load(obj)) {
+		/* Accepted this time: the first failure was transient; carry on with this load. */
+		free(log);
+		return obj;
+	}
+	if (log && log[0])
+		print_verifier_log(log);
+	fprintf(stderr, "tuneloop-loader: load failed: ");
+	print_errno(-err);
+	fprintf(stderr, "%s%s\n", load_error[0] ? ": " : "", load_error);
+	bpf_object__close(obj);
+	free(log);
+	return NULL;
+}
+
 static int cmd_run(const char *path, const char *expect_name)
 {
 	struct bpf_object *obj;
@@ -583,24 +644,15 @@ static int cmd_run(const char *path, const char *expect_name)
 	struct tl_exit_info info;
 	int err, code = 0;
 
-	/* No log buffer and log level 0: see the top of this file for why libbpf manages the log. */
-	obj = bpf_object__open_file(path, NULL);
-	if ((err = (int)libbpf_get_error(obj))) {
-		fprintf(stderr, "tuneloop-loader: cannot open %s: %s\n", path, strerror(-err));
-		return 2;
-	}
+	obj = load_object(path);
+	if (!obj)
+		return 4;
 	ops = find_struct_ops_map(obj);
 	exit_map = find_exit_info_map(obj);
 	if (!ops) {
 		fprintf(stderr, "tuneloop-loader: no struct_ops map in %s\n", path);
-		return 2;
-	}
-	if ((err = bpf_object__load(obj))) {
-		fprintf(stderr, "tuneloop-loader: load failed: ");
-		print_errno(-err);
-		fprintf(stderr, "%s%s\n", load_error[0] ? ": " : "", load_error);
 		bpf_object__close(obj);
-		return 4;
+		return 2;
 	}
 	link = bpf_map__attach_struct_ops(ops);
 	if ((err = (int)libbpf_get_error(link))) {
