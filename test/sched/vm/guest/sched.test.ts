@@ -77,7 +77,7 @@ describe('build_scheduler, compiled against the guest kernel BTF', () => {
     expect(r.reason).toMatch(/load failed: errno 13 EACCES.*invalid mem access 'scalar'/);
     const log = r.verification!.output_tail.join('\n');
     expect(log).toContain('-- BEGIN PROG LOAD LOG --');
-    expect(log).toContain("R1 invalid mem access 'scalar'");
+    expect(log).toMatch(/R\d invalid mem access 'scalar'\nprocessed \d+ insns/);
     expect(read('state')).toBe('disabled');
   });
 
@@ -86,8 +86,8 @@ describe('build_scheduler, compiled against the guest kernel BTF', () => {
     expect(r.verdict).toBe('failed');
     expect(r.reason).toContain('load failed: errno 7 E2BIG (Argument list too long): The sequence of 8193 jumps is too complex.');
     expect(r.reason).not.toContain('ENOSPC');
-    // Its log is megabytes long: the loader shows its head and its tail.
-    expect(r.verification!.output_tail.join('\n')).toMatch(/bytes of the verifier log elided/);
+    // Its log is megabytes long (more than the 4 MiB a fixed buffer had): its tail is in the output.
+    expect(r.verification!.output_tail.join('\n')).toMatch(/The sequence of 8193 jumps is too complex\.\nprocessed \d+ insns.*\n-- END PROG LOAD LOG --/);
   });
 });
 
