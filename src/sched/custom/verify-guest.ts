@@ -45,11 +45,10 @@ export async function verifyInGuest(object: string, name: string, verifyS: numbe
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [object, name, verifyS] = process.argv.slice(2);
+  // Exit as soon as the answer is out: a one-shot program in a VM that powers off after it; timers
+  // left by the run (an attach deadline, a watchdog) would otherwise keep the guest up for a minute.
   verifyInGuest(object, name, Number(verifyS)).then(
-    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
-    (error: unknown) => {
-      process.stderr.write(`tuneloop-guest: ${errorMessage(error)}\n`);
-      process.exitCode = 1;
-    },
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0)),
+    (error: unknown) => process.stderr.write(`tuneloop-guest: ${errorMessage(error)}\n`, () => process.exit(1)),
   );
 }

@@ -6,16 +6,22 @@
  * its minimum and at its maximum.
  */
 import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/core/config.js';
-import { connectInMemory } from '../../helpers/runtime.js';
+import { startStdioServer } from '../../helpers/stdio.js';
+import { tempDir } from '../../helpers/tmp.js';
 import { buildToEnd, caseName, templateCases } from './helpers.js';
 
 /** The cache `tuneloop vm build` filled, as this environment names it (the tests' data dirs are temporary). */
 const vmCache = loadConfig().vmCache;
 
 describe('host-compiled objects, verified in the guest', async () => {
-  const { call } = await connectInMemory({ TUNELOOP_VM_CACHE: vmCache });
+  // The built server over stdio (npm run test:vm builds first), so the guest runs the built verifier too.
+  const { client } = await startStdioServer(['serve'], { TUNELOOP_HOME: tempDir(), TUNELOOP_VM_CACHE: vmCache });
+  afterAll(() => client.close());
+  await client.listTools(); // the client then validates every structuredContent against the output schemas
+  const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000 })) as CallToolResult;
   const hostHasSchedExt = existsSync('/sys/kernel/sched_ext/state');
 
   it.each(templateCases())('verifies $label', async ({ label, template, params }) => {
