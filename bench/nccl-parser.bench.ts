@@ -4,7 +4,7 @@
  * mpirun --tag-output prefixes. Baseline, measured in the same run on the same text: splitting it
  * into lines (the least any line parser must do).
  */
-import { NcclTestsParser } from '../src/nccl/output-parser.js';
+import { NcclTestsParser } from '../src/nccl/output/parser.js';
 import type { BenchFigure } from './lib.js';
 
 const TARGET_MBPS = 50;

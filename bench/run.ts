@@ -9,8 +9,9 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> 
   server: () => import('./server.bench.js'),
   history: () => import('./history.bench.js'),
   monitor: () => import('./monitor.bench.js'),
-  'diagnose-memory': () => import('./diagnose-memory.bench.js'),
+  diagnose: () => import('./diagnose.bench.js'),
   'nccl-parser': () => import('./nccl-parser.bench.js'),
+  suggest: () => import('./suggest.bench.js'),
   'triton-verify': () => import('./triton-verify.bench.js'),
   sched: () => import('./sched.bench.js'),
 };

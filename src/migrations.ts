@@ -2,7 +2,7 @@
 import type { Migration } from './core/store.js';
 import { historyMigrations } from './learn/schema.js';
 import { observeMigrations } from './observe/monitor.js';
-import { ncclMigrations } from './nccl/profiles.js';
+import { ncclMigrations } from './nccl/env/profiles.js';
 import { schedMigrations } from './sched/store.js';
 
 export const allMigrations: Record<string, Migration[]> = {

@@ -13,12 +13,14 @@ import type { ToolContext, ToolDefinition } from './core/tool.js';
 import { allTools } from './tools.js';
 import { allMigrations } from './migrations.js';
 import { registerResources } from './mcp/resources.js';
+import { registerPrompts } from './mcp/prompts.js';
 import { SERVER_VERSION } from './version.js';
 
 export const SERVER_NAME = 'tuneloop';
 
 const INSTRUCTIONS = `tuneloop observes, changes and measures real systems: sched_ext CPU schedulers, NCCL collectives, Triton kernels, and incident evidence on GPU hosts.
-Work in a loop: observe (system_snapshot, gpu_status, diagnose_logs) -> plan (list_schedulers, nccl_params, get_history) -> execute (run_scheduler, run_nccl_tests, triton_verify, benchmark_workload) -> learn (record_run, compare_runs).
+Work in a loop: observe (system_snapshot, gpu_status, diagnose_logs) -> plan (search_knowledge, rules, suggest_config, list_schedulers, nccl_params, get_history) -> execute (run_scheduler, run_nccl_tests, triton_verify, benchmark_workload) -> learn (record_run, compare_runs, rules derive).
+The prompts tune_scheduler, tune_nccl, optimize_kernel and diagnose_incident walk through the whole loop.
 Long operations return {job_id, status: "running"}: poll job_status, stop with job_cancel. Trust a gain only when compare_runs says it is significant.`;
 
 /** The tools a server with this config registers: enabled toolsets, minus writers in read-only mode. */
@@ -44,9 +46,11 @@ export function createServer(config: Config): TuneloopServer {
   runtime.logger.addSink((level, message) => {
     if (server.isConnected()) server.sendLoggingMessage({ level, logger: SERVER_NAME, data: message }).catch(() => {});
   });
-  for (const tool of selectTools(config)) registerTool(server, runtime, tool);
+  const tools = selectTools(config);
+  for (const tool of tools) registerTool(server, runtime, tool);
   memoizeToolList(server);
   registerResources(server, runtime);
+  registerPrompts(server, tools.map((t) => t.name));
   return {
     server,
     runtime,

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # NCCL toolset: the real launchers its tests run the fake nccl-tests through.
 # - Open MPI (mpirun), used as is;
+# - MPICH (Hydra), called by its own name mpiexec.hydra / mpiexec.mpich: Debian's alternatives keep
+#   the plain mpirun/mpiexec on Open MPI (priority 50 over MPICH's 40);
 # - a one-node Slurm cluster on localhost: munge, slurmctld and slurmd, with a slurm.conf whose
 #   single node has this machine's CPU count.
 # Idempotent: running it again on a machine where everything is up changes nothing.
@@ -8,13 +10,20 @@ set -euo pipefail
 SUDO="${SUDO:-}"
 
 missing=""
-for pkg in openmpi-bin slurm-wlm munge; do
+for pkg in openmpi-bin mpich slurm-wlm munge; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
 done
 if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   $SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
 fi
+
+# The mpirun tests need Open MPI's mpirun: say so plainly if the alternative points elsewhere.
+if ! mpirun --version 2>&1 | grep -q "Open MPI"; then
+  echo "mpirun is not Open MPI's (update-alternatives --display mpirun); run: update-alternatives --auto mpirun" >&2
+  exit 1
+fi
+mpiexec.hydra -n 1 true
 
 # munge: Slurm's authentication. Debian's package creates the key; create one if it did not.
 if [ ! -s /etc/munge/munge.key ]; then

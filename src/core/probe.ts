@@ -23,6 +23,7 @@ export const INSTALL_HINTS: Record<string, string> = {
   bpftool: 'apt-get install bpftool (or linux-tools-$(uname -r) on Ubuntu)',
   'nvidia-smi': 'install the NVIDIA driver (nvidia-smi ships with it); in a container, run with the NVIDIA container toolkit (--gpus all)',
   mpirun: 'apt-get install openmpi-bin',
+  'mpiexec.hydra': "apt-get install mpich (MPICH's Hydra mpiexec; a plain mpiexec may be Open MPI's)",
   srun: 'apt-get install slurm-client (and run on a host that belongs to a Slurm cluster)',
   journalctl: 'journalctl comes with systemd; on hosts without it, pass log files instead',
   dmesg: 'apt-get install util-linux (dmesg); or read the kernel log with journal_kernel or from /var/log/kern.log',
@@ -268,6 +269,7 @@ export async function runDoctor(config: Config): Promise<DoctorRow[]> {
     row('nccl', 'run_nccl_tests / nccl_sweep (the nccl-tests binaries)', probeNcclTests(config)),
     row('nccl', 'run_nccl_tests / nccl_sweep on GPUs', probeBinary('nvidia-smi', config)),
     row('nccl', 'run_nccl_tests launcher=mpirun', probeBinary('mpirun', config)),
+    row('nccl', 'run_nccl_tests launcher=mpiexec (MPICH Hydra)', probeBinary('mpiexec.hydra', config)),
     row('nccl', 'run_nccl_tests launcher=srun', slurm),
     row('triton', 'triton_verify, triton_profile (torch)', python),
     row('triton', 'triton_cases, case manifests (PyYAML)', {

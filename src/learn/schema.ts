@@ -1,8 +1,9 @@
 import type { Migration } from '../core/store.js';
 
 /**
- * History: workloads, runs, and config_stats, a per-config aggregate kept up to date in the same
- * transaction as each run so "best config so far" is an index lookup even over millions of runs.
+ * History: workloads, runs, config_stats, and rules (what worked where, with its evidence).
+ * config_stats is a per-config aggregate kept up to date in the same transaction as each run, so
+ * "best config so far" is an index lookup even over millions of runs.
  */
 export const historyMigrations: Migration[] = [
   {
@@ -58,6 +59,31 @@ export const historyMigrations: Migration[] = [
       PRIMARY KEY (workload_id, domain, primary_metric, config_key)
     );
     CREATE INDEX config_stats_domain ON config_stats(domain, primary_metric);
+    `,
+  },
+  {
+    version: 2,
+    name: 'rules',
+    up: `
+    CREATE TABLE rules (
+      id INTEGER PRIMARY KEY,
+      domain TEXT NOT NULL,
+      context TEXT NOT NULL,
+      patch TEXT NOT NULL,
+      patch_key TEXT NOT NULL,
+      metric TEXT,
+      direction TEXT CHECK (direction IN ('lower', 'higher')),
+      gain REAL,
+      confidence REAL NOT NULL,
+      evidence TEXT NOT NULL DEFAULT '[]',
+      source TEXT NOT NULL CHECK (source IN ('manual', 'derived')),
+      note TEXT,
+      workload_id INTEGER REFERENCES workloads(id) ON DELETE SET NULL,
+      created_ms INTEGER NOT NULL,
+      updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX rules_domain ON rules(domain, confidence);
+    CREATE UNIQUE INDEX rules_identity ON rules(domain, patch_key, context, COALESCE(metric, ''));
     `,
   },
 ];

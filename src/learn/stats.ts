@@ -11,6 +11,7 @@
  * - a difference is called significant only when both agree (p < alpha and the CI excludes 0).
  */
 import { errorFunction, mean, median, probit, sampleStandardDeviation } from 'simple-statistics';
+import { xorshift32 } from './random.js';
 
 export type Direction = 'lower' | 'higher';
 export type Verdict = 'better' | 'worse' | 'no significant difference';
@@ -241,18 +242,6 @@ const MIN_RUNS_FOR_SIGNIFICANCE = 4;
 function sortedMedian(sorted: Float64Array): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function xorshift32(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
 }
 
 function formatP(p: number): string {

@@ -7,6 +7,11 @@ import { DOMAINS, RUN_STATUSES, configAggregates, queryRuns, recordRun, selectRu
 import { compare } from './stats.js';
 import { parseTime } from './time.js';
 import { comparisonSchema, directionSchema as direction } from './schemas.js';
+import { metricValue, resolveMetric } from './metric.js';
+import { suggestConfigTool } from './suggest/tool.js';
+import { rulesTool } from './rules/tool.js';
+import { searchKnowledgeTool } from './knowledge/tool.js';
+import { similarWorkloads } from './similar.js';
 
 const workloadSchema = z.object({
   id: z.number().int(),
@@ -62,27 +67,38 @@ export const workloadTool = defineTool({
   title: 'Manage workloads',
   description:
     'Create, list or get workloads: named things to tune (a benchmark command, a service, a training job) that runs refer to. ' +
-    '"get" returns the workload with its recent runs. benchmark_workload can run a workload that has a command.',
+    '"get" returns the workload with its recent runs; "similar" finds workloads like a given one (by workload, or by description/command/classification/tags) with their best configs, so what worked there can be tried first. ' +
+    'benchmark_workload can run a workload that has a command.',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: z.object({
-    action: z.enum(['create', 'list', 'get']).describe('create a workload, list workloads, or get one with its recent runs.'),
-    workload: workloadRef.optional().describe('get: workload id or name.'),
+    action: z.enum(['create', 'list', 'get', 'similar']).describe('create a workload, list workloads, get one with its recent runs, or find similar ones.'),
+    workload: workloadRef.optional().describe('get/similar: workload id or name.'),
     name: z.string().optional().describe('create: unique name (letters, digits, . _ -).'),
-    description: z.string().max(4000).optional().describe('create: what it is and what matters about it.'),
-    command: z.array(z.string()).optional().describe('create: argv to run it, e.g. ["stress-ng","--cpu","4","-t","10"].'),
+    description: z.string().max(4000).optional().describe('create: what it is and what matters about it. similar: describe a workload not yet saved.'),
+    command: z.array(z.string()).optional().describe('create/similar: argv to run it, e.g. ["stress-ng","--cpu","4","-t","10"].'),
     cwd: z.string().optional().describe('create: working directory for the command.'),
     env: z.record(z.string(), z.string()).optional().describe('create: extra environment for the command.'),
     shell: z.boolean().optional().describe('create: command is a single script run with /bin/sh -c.'),
-    classification: z.enum(CLASSIFICATIONS).optional().describe('create/list: what kind of workload it is.'),
-    tags: z.array(z.string()).optional().describe('create: free-form tags. list: filter by tags[0].'),
-    limit: z.number().int().min(1).max(200).default(50).describe('list: page size; get: recent runs returned.'),
+    classification: z.enum(CLASSIFICATIONS).optional().describe('create/list/similar: what kind of workload it is.'),
+    tags: z.array(z.string()).optional().describe('create/similar: free-form tags. list: filter by tags[0].'),
+    limit: z.number().int().min(1).max(200).default(50).describe('list: page size; get: recent runs returned; similar: how many (at most 20).'),
     offset: z.number().int().min(0).default(0).describe('list: page offset.'),
   }),
   output: z.object({
-    action: z.enum(['create', 'list', 'get']),
+    action: z.enum(['create', 'list', 'get', 'similar']),
     workload: workloadSchema.optional(),
     workloads: z.array(workloadSchema).optional(),
     recent_runs: z.array(runSchema).optional(),
+    similar: z
+      .array(
+        z.object({
+          workload: workloadSchema,
+          similarity: z.number().describe('0..1: text, command, classification and tags combined.'),
+          reasons: z.array(z.string()),
+          best: z.array(aggregateSchema).describe('Its best config per domain and metric.'),
+        }),
+      )
+      .optional(),
   }),
   async handler(args, { runtime }) {
     const store = runtime.store;
@@ -93,12 +109,21 @@ export const workloadTool = defineTool({
     if (args.action === 'list') {
       return { action: 'list' as const, workloads: listWorkloads(store, { tag: args.tags?.[0], classification: args.classification, limit: args.limit, offset: args.offset }) };
     }
+    if (args.action === 'similar') {
+      const target = args.workload ? findWorkload(store, args.workload) : undefined;
+      if (!target && !args.description && !args.command && !args.tags?.length) {
+        throw new UserError('similar needs a workload, or a description, command or tags to compare with.', 'Pass workload (id or name), or describe the workload: description, command, classification, tags.');
+      }
+      const profile = target ?? { description: args.description, command: args.command, classification: args.classification, tags: args.tags };
+      return { action: 'similar' as const, workload: target, similar: similarWorkloads(store, profile, { excludeId: target?.id, limit: Math.min(args.limit, 20) }) };
+    }
     if (!args.workload) throw new UserError('get needs workload (id or name).', 'List workloads with workload {action: "list"}.');
     const workload = findWorkload(store, args.workload);
     const { runs } = queryRuns(store, { workload_id: workload.id, sort: 'time', limit: Math.min(args.limit, 50), offset: 0 });
     return { action: 'get' as const, workload, recent_runs: runs };
   },
   summarize(r) {
+    if (r.similar) return `${r.similar.length} similar workload(s)${r.similar.map((x) => `\n  ${x.workload.name} (${x.similarity}: ${x.reasons.join(', ')})${x.best[0] ? ` best ${JSON.stringify(x.best[0].config)} ${x.best[0].primary_metric} median ${x.best[0].median} (n=${x.best[0].n})` : ''}`).join('')}`;
     if (r.workloads) return `${r.workloads.length} workload(s): ${r.workloads.map((w) => w.name).join(', ') || 'none'}`;
     const w = r.workload!;
     const runs = r.recent_runs ? `, ${r.recent_runs.length} recent run(s)` : '';
@@ -240,27 +265,11 @@ export const compareRunsTool = defineTool({
     const runsA = group('a', args.a_config_key, args.a_run_ids);
     const runsB = group('b', args.b_config_key, args.b_run_ids);
     const { metric, dir } = resolveMetric([...runsA, ...runsB], args.metric, args.direction);
-    const values = (runs: Run[]) => runs.map((r) => (r.primary_metric === metric ? r.primary_value : r.metrics[metric])).filter((v): v is number => typeof v === 'number');
+    const values = (runs: Run[]) => runs.map((r) => metricValue(r, metric)).filter((v): v is number => v !== undefined);
     const result = compare(values(runsA), values(runsB), dir, { metric, alpha: args.alpha });
     return { ...result, a_run_ids: runsA.map((r) => r.id), b_run_ids: runsB.map((r) => r.id) };
   },
   summarize: (r) => `${r.verdict.toUpperCase()}: ${r.explanation}\n a: n=${r.a.n} median=${r.a.median}  b: n=${r.b.n} median=${r.b.median}`,
 });
 
-function resolveMetric(runs: Run[], metric: string | undefined, direction: 'lower' | 'higher' | undefined): { metric: string; dir: 'lower' | 'higher' } {
-  if (runs.length === 0) throw new UserError('No ok runs match either group.', 'Check the config keys / run ids and filters with get_history.');
-  if (metric) {
-    const asPrimary = runs.find((r) => r.primary_metric === metric);
-    const dir = direction ?? asPrimary?.direction;
-    if (!dir) throw new UserError(`${metric} is not the primary metric of these runs, so its direction is unknown.`, 'Pass direction: "lower" or "higher".');
-    return { metric, dir };
-  }
-  const primaries = [...new Set(runs.map((r) => `${r.primary_metric}|${r.direction}`))];
-  if (primaries.length > 1) {
-    throw new UserError(`The runs have different primary metrics: ${primaries.map((p) => p.split('|')[0]).join(', ')}.`, 'Pass metric (and direction if needed) to choose one.');
-  }
-  const [m, d] = primaries[0].split('|');
-  return { metric: m, dir: (direction ?? d) as 'lower' | 'higher' };
-}
-
-export const historyTools = [workloadTool, recordRunTool, getHistoryTool, compareRunsTool];
+export const historyTools = [workloadTool, recordRunTool, getHistoryTool, compareRunsTool, suggestConfigTool, rulesTool, searchKnowledgeTool];

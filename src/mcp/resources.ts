@@ -1,11 +1,19 @@
 /**
- * MCP resources: large artifacts tools point to instead of inlining them.
- * - tuneloop://jobs/{job_id}/log: a job's full log (the last 1 MiB of it).
+ * MCP resources: large artifacts and full texts tools point to instead of inlining them. Each
+ * domain's resources are registered only when its toolset is enabled (knowledge, the scheduler
+ * catalog and job logs always):
+ * - tuneloop://jobs/{job_id}/log: a job's full log (the last 1 MiB of it);
+ * - tuneloop://knowledge/{path}, tuneloop://schedulers/{name}, tuneloop://archives/{archive}/{file}
+ *   (file-resources.ts);
+ * - tuneloop://workloads/{id}, tuneloop://runs/{id}, tuneloop://rules/{id} (history-resources.ts);
+ * - Triton profiler traces and tables (triton/resources.ts).
  */
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Runtime } from '../core/runtime.js';
 import { readTailText } from '../core/proc.js';
 import { registerTritonResources } from '../triton/resources.js';
+import { registerArchiveResources, registerKnowledgeResources, registerSchedulerResources } from './file-resources.js';
+import { registerHistoryResources } from './history-resources.js';
 
 const MAX_RESOURCE_BYTES = 1 << 20;
 
@@ -26,5 +34,13 @@ export function registerResources(server: McpServer, runtime: Runtime): void {
       return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: omitted ? `[... ${omitted} earlier bytes omitted ...]\n${text}` : text }] };
     },
   );
-  registerTritonResources(server, runtime);
+  // Knowledge and the scheduler catalog are reference text (search_knowledge points into both).
+  registerKnowledgeResources(server);
+  registerSchedulerResources(server);
+  const enabled = runtime.config.toolsets;
+  if (enabled.includes('history')) registerHistoryResources(server, runtime);
+  if (enabled.includes('triton')) {
+    registerArchiveResources(server, runtime);
+    registerTritonResources(server, runtime);
+  }
 }

@@ -1,9 +1,9 @@
 /** Output shapes of the NCCL tools; the plain modules use the inferred types. */
 import { z } from 'zod';
 import { RUN_STATUSES } from '../learn/runs.js';
-import { BAND_NAMES } from './objective.js';
-import { FAILURE_KINDS } from './output-types.js';
-import { LAUNCHERS } from './launcher.js';
+import { BAND_NAMES } from './run/objective.js';
+import { FAILURE_KINDS } from './output/types.js';
+import { LAUNCHERS } from './run/launcher.js';
 
 const gbps = z.number().nullable();
 
@@ -35,7 +35,7 @@ export const rowSchema = z.object({
 export const deviceSchema = z.object({
   rank: z.number(),
   group: z.number().nullable(),
-  pid: z.number(),
+  pid: z.number().nullable(),
   host: z.string(),
   device: z.number(),
   bus_id: z.string(),
@@ -59,7 +59,7 @@ export const objectiveSchema = z.object({
 });
 
 export const runResultSchema = z.object({
-  status: z.enum(RUN_STATUSES).describe('ok; invalid (#wrong > 0 / out-of-bounds); failed; timeout; canceled.'),
+  status: z.enum(RUN_STATUSES).describe('ok; invalid (#wrong > 0 or an out-of-bounds FAILED, whatever the exit code); failed (including output that ended early); timeout; canceled.'),
   summary: z.string(),
   collective: z.string(),
   binary: z.string(),
@@ -109,7 +109,15 @@ export const runResultSchema = z.object({
     )
     .describe('What NCCL chose per collective and size (needs NCCL_DEBUG=INFO and NCCL_DEBUG_SUBSYS including TUNING).'),
   channels: z.object({ coll: z.number(), collnet: z.number().nullable(), nvls: z.number().nullable(), p2p: z.number().nullable() }).nullable(),
-  truncated: z.boolean().describe('The table started but its footer never came.'),
+  truncated: z.boolean().describe('The run ended early: the table started but its footer never came. A complete run with fewer sizes is not truncated (see size_range).'),
+  size_range: z
+    .object({
+      requested_max_bytes: z.number(),
+      measured_max_bytes: z.number().nullable(),
+      reduced: z.enum(['announced', 'silent']).nullable().describe('nccl-tests lowered the largest size to fit GPU memory: announced ("# Reducing maxBytes to ..."), or silent (a complete run stopping short of the request).'),
+      reduced_to: z.number().nullable(),
+    })
+    .describe('The sizes measured against those asked for.'),
   env: z.record(z.string(), z.string()).describe('Every variable tuneloop set for the run.'),
   env_dropped: z.array(z.string()).describe("NCCL_* variables of the server's own environment that were not passed on (see inherit_env)."),
   env_warnings: z.array(problemSchema),

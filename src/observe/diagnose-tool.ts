@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { UserError } from '../core/errors.js';
 import { READ_ONLY, defineTool } from '../core/tool.js';
 import { CONFIDENCES, SEVERITIES } from './logs/catalog.js';
-import { diagnose, type DiagnoseResult } from './logs/diagnose.js';
+import { DEFAULT_DEADLINE_S, diagnose, type DiagnoseResult } from './logs/diagnose.js';
 
 const stamp = z.string().nullable().describe('ISO time, boot+Ns for kernel seconds since boot, null when the lines carry no time.');
 const evidence = z.object({
@@ -49,8 +49,10 @@ const outputSchema = z.object({
       first_seen: stamp,
       last_seen: stamp,
       notes: z.array(z.string()),
+      skipped: z.array(z.object({ bytes: z.number().int(), reason: z.string() })).describe('Input not analysed and why (max_bytes, deadline_s); bytes 0 when the amount is unknown (streams, /proc files).'),
     }),
   ),
+  deadline_reached: z.boolean().describe('True when deadline_s stopped the reading: the answer covers only what was read (see sources[].skipped).'),
   severity_counts: z.record(z.string(), z.number().int()),
   findings: z.array(finding).describe('Ranked: roots by severity, each followed by its knock-ons.'),
   findings_omitted: z.array(z.object({ case: z.string(), severity: z.enum(SEVERITIES), count: z.number().int() })).describe('Findings beyond max_findings.'),
@@ -94,7 +96,8 @@ export const diagnoseLogsTool = defineTool({
     until: z.string().optional().describe('journalctl --until for journal sources.'),
     journal_boot: z.string().optional().describe('journalctl -b for journal sources: "0" current boot, "-1" the previous one (after a crash), or a boot id.'),
     dmesg: z.boolean().default(false).describe('Read the kernel ring buffer (dmesg --time-format iso).'),
-    max_bytes: z.number().int().min(1024).max(1024 ** 3).default(256 * 1024 * 1024).describe('Per file: read at most this many bytes from its end (analysis runs at roughly 20 MB/s).'),
+    max_bytes: z.number().int().min(1024).max(1024 ** 3).default(256 * 1024 * 1024).describe('Per file: read at most this many bytes from its end (analysis runs at 100+ MB/s).'),
+    deadline_s: z.number().min(1).max(300).default(DEFAULT_DEADLINE_S).describe('Time bound for reading all sources: reading stops here and the answer says what was skipped (clients time out a call at 60 s).'),
     journal_lines: z.number().int().min(1).max(5_000_000).default(200_000).describe('Per journal source: at most this many most recent lines (journalctl -n).'),
     window_s: z.number().min(1).max(86_400).default(120).describe('Correlation window: findings within this many seconds of each other are grouped, and a knock-on is linked to a cause only within it.'),
     kernel_boot_time: z.string().optional().describe('When the host booted (ISO, `uptime -s` there): places [seconds since boot] kernel times on the clock for correlation.'),
@@ -127,6 +130,7 @@ export const diagnoseLogsTool = defineTool({
         boot: args.journal_boot,
         dmesg: args.dmesg,
         maxBytes: args.max_bytes,
+        deadlineS: args.deadline_s,
         journalLines: args.journal_lines,
         windowS: args.window_s,
         bootTimeMs,
@@ -143,6 +147,8 @@ export const diagnoseLogsTool = defineTool({
 
 export function summarizeDiagnosis(r: DiagnoseResult): string {
   const lines = [`Read ${r.sources.map((s) => `${s.name} (${s.lines} lines)`).join(', ')}.`];
+  const skipped = r.sources.filter((s) => s.skipped.length);
+  if (skipped.length) lines.push(`Not everything was read: ${skipped.map((s) => `${s.name}: ${s.skipped.map((k) => k.reason.split(':')[0]).join(', ')}`).join('; ')} (see sources[].skipped).`);
   if (r.findings.length === 0) lines.push('No known incident signature matched.');
   for (const f of r.findings.slice(0, 8)) {
     const cause = f.caused_by.length ? ` <- knock-on of ${f.caused_by.map((c) => c.finding).join(', ')}` : '';

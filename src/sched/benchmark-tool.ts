@@ -6,6 +6,7 @@ import { RUN_STATUSES } from '../learn/runs.js';
 import { comparisonSchema, directionSchema as direction, summarySchema as summary } from '../learn/schemas.js';
 import { runBenchmark, type BenchmarkResult } from './bench/benchmark.js';
 import { DEFAULT_SCHEDULER, planBenchmark } from './bench/plan.js';
+import { checkAdaptive, runAdaptiveBenchmark } from './bench/adaptive.js';
 
 
 const armConfig = z.object({ scheduler: z.string(), flags: z.array(z.string()).optional() });
@@ -43,8 +44,30 @@ const resultSchema = z.object({
       metrics: z.record(z.string(), z.number()),
       note: z.string().nullable(),
       execution_id: z.string().nullable().describe('The scheduler execution of a B run.'),
+      trial: z.number().int().nullable().describe('Adaptive mode: the trial the run belongs to (budget + 1: the confirmation A/B).'),
     }),
   ),
+  adaptive: z
+    .object({
+      space: z.string(),
+      budget: z.number().int(),
+      trials: z.array(
+        z.object({
+          trial: z.number().int(),
+          config: armConfig,
+          kind: z.string().describe('How the suggester chose it (default, rule, space-filling, model, repeat) or "rejected" (flag validation refused it).'),
+          rationale: z.string(),
+          ok_runs: z.number().int(),
+          median: z.number().nullable(),
+          note: z.string().nullable(),
+        }),
+      ),
+      stopped: z.enum(['budget', 'converged', 'exhausted']).describe('converged: the best did not move beyond the noise for 3 trials; exhausted: nothing new to try.'),
+      best: z.object({ config: armConfig, median: z.number(), n: z.number().int() }).nullable(),
+      confirmed_separately: z.boolean().describe('The verdict comes from a fresh interleaved A/B of the best against the default (false: from trial 1, whose config was the best).'),
+    })
+    .optional()
+    .describe('Adaptive mode only.'),
   missing: z.array(z.string()).describe('Measurements this host could not make.'),
 });
 
@@ -68,7 +91,7 @@ export const benchmarkWorkloadTool = defineTool({
     repeats: z.number().int().min(1).max(100).default(5).describe('Measured runs per arm.'),
     timeout_s: z.number().int().min(1).max(3600).default(300).describe('Limit per run.'),
     scheduler: z.string().default(DEFAULT_SCHEDULER).describe('Arm B: a catalog scheduler ("scx_lavd"), "custom:<name>", or "default" (the kernel\'s own).'),
-    flags: z.array(z.string()).default([]).describe('Arm B flags, validated against the catalog.'),
+    flags: z.array(z.string()).default([]).describe('Arm B flags, validated like run_scheduler\'s (the binary\'s --help, or the catalog).'),
     allow_unlisted_flags: z.boolean().default(false).describe('Pass flags the catalog does not know.'),
     ab: z.boolean().optional().describe('Run the A/B trial (default: true when scheduler is not "default"). scheduler "default" with ab: true compares the default scheduler with itself.'),
     metric_regex: z.string().optional().describe('Read a metric from the output: the last match; the number is the group named "value", else group 1.'),
@@ -78,11 +101,18 @@ export const benchmarkWorkloadTool = defineTool({
     direction: direction.optional().describe('Which way is better for the primary metric; required for a parsed metric (wall_s etc. default to lower).'),
     alpha: z.number().min(0.0001).max(0.2).default(0.05).describe('Significance level of the verdict.'),
     sample_ms: z.number().int().min(100).max(5000).default(250).describe('System sampler interval during each run.'),
+    adaptive_budget: z.number().int().min(1).max(50).optional().describe('Adaptive mode: tune the flags of scheduler, trying up to this many configs proposed one by one by suggest_config from this workload\'s history; stops early when the best stops moving beyond the noise; the verdict comes from an interleaved A/B of the best against the default. Needs workload; leave out flags.'),
+    adaptive_variables: z.array(z.string()).max(32).optional().describe('Adaptive mode: the flags to vary (default: every tunable flag of the scheduler; see suggest_config {space: "sched:<scheduler>"}).'),
+    adaptive_seed: z.number().int().min(0).default(0).describe('Adaptive mode: the suggester\'s seed.'),
     wait_s: waitSeconds,
   }),
   output: jobOutputSchema(resultSchema),
   async handler(args, ctx) {
     const plan = await planBenchmark(ctx.runtime, args);
+    if (args.adaptive_budget !== undefined) {
+      checkAdaptive(plan);
+      return runAsJob(ctx, 'benchmark_workload', args, args.wait_s, (job) => runAdaptiveBenchmark(ctx.runtime, job, plan));
+    }
     return runAsJob(ctx, 'benchmark_workload', args, args.wait_s, (job) => runBenchmark(ctx.runtime, job, plan));
   },
   summarize: (v) => summarizeJob(v, summarizeBenchmark),
@@ -93,6 +123,12 @@ function summarizeBenchmark(r: BenchmarkResult): string {
   for (const a of r.arms) {
     const s = a.primary;
     lines.push(`  ${a.label} ${a.config.scheduler}${a.config.flags?.length ? ` ${a.config.flags.join(' ')}` : ''}: ${a.ok_runs}/${a.runs} ok, median ${fmt(s.median)}, CV ${s.cv === null ? 'n/a' : `${(s.cv * 100).toFixed(1)}%`}`);
+  }
+  if (r.adaptive) {
+    const a = r.adaptive;
+    lines.push(`Adaptive: ${a.trials.length} trial(s) of ${a.budget}, stopped: ${a.stopped}`);
+    for (const t of a.trials) lines.push(`  ${t.trial}. [${t.kind}] ${t.config.flags.join(' ') || '(defaults)'}: ${t.median === null ? (t.note ?? 'no ok run') : `median ${fmt(t.median)} (n=${t.ok_runs})`}`);
+    if (a.best) lines.push(`Best: ${a.best.config.scheduler} ${a.best.config.flags.join(' ') || '(defaults)'}, median ${fmt(a.best.median)}${a.confirmed_separately ? '; confirmed against the default in a fresh A/B' : ''}`);
   }
   if (r.comparison) lines.push(`${r.comparison.verdict.toUpperCase()}: ${r.comparison.explanation}`);
   for (const m of r.missing) lines.push(`Missing: ${m}`);

@@ -5,14 +5,16 @@
  * longer naming it), and `enable_seq` moving (an ejection followed by a reload between two polls).
  */
 import { hostname } from 'node:os';
+import { basename, join } from 'node:path';
 import type { Config } from '../core/config.js';
 import type { Child, ExecResult } from '../core/exec.js';
 import { spawnChild } from '../core/exec.js';
 import type { Store } from '../core/store.js';
+import { isProcessAlive, readText } from '../core/proc.js';
 import { opsMatches, pollSchedExt, readSchedExt } from './sysfs.js';
 import { saveExecution, type ExecutionRow } from './store.js';
 
-export const EXECUTION_STATUSES = ['starting', 'running', 'failed', 'exited', 'ejected', 'stopped'] as const;
+export const EXECUTION_STATUSES = ['starting', 'running', 'failed', 'exited', 'ejected', 'stopped', 'orphaned'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export type StoppedBy = 'client' | 'watchdog' | 'shutdown' | 'replace' | 'guard' | 'verification' | 'benchmark';
 
@@ -260,4 +262,32 @@ export class Execution {
     if (this.exitKind !== null) return this.exitKind >= 1024 || this.exitKind === 66 || this.exitKind === 67; // ERROR*, UNREG_KERN, SYSRQ
     return this.exitReason !== null && KERNEL_EXIT.test(this.exitReason) && !/unregistered from (user space|BPF)/i.test(this.exitReason);
   }
+}
+
+/**
+ * What can be known about an execution whose server died without recording its end: whether its
+ * scheduler's pid still runs that binary, and what sched_ext's sysfs shows. Only that is said:
+ * nothing here saw the scheduler stop, so nothing claims who stopped it.
+ */
+export function orphanFinding(row: ExecutionRow, config: Config, now = new Date()): { reason: string; endedAt: string | null } {
+  const state = readSchedExt(config);
+  const attached = state.state === 'enabled' && opsMatches(state.ops, row.expected_ops);
+  let pidText: string;
+  let pidRuns = false;
+  if (row.pid === null) pidText = 'its scheduler pid was never reported';
+  else if (!isProcessAlive(row.pid)) pidText = `scheduler pid ${row.pid} is not running`;
+  else {
+    const cmdline = (readText(join(config.procRoot, String(row.pid), 'cmdline')) ?? '').split('\0').filter(Boolean);
+    pidRuns = cmdline.some((arg) => basename(arg) === basename(row.binary));
+    pidText = pidRuns ? `scheduler pid ${row.pid} is still running ${basename(row.binary)}` : `pid ${row.pid} is alive but runs ${cmdline[0] ?? 'an unreadable command'}, not ${basename(row.binary)}`;
+  }
+  const sysfs = !state.supported
+    ? 'the kernel shows no sched_ext'
+    : `sched_ext state ${state.state ?? 'unreadable'}, root/ops ${state.ops ?? 'absent'}${attached ? ` (this execution's ${row.expected_ops})` : ''}`;
+  const running = pidRuns || attached;
+  const reason =
+    `The server that started it (pid ${row.owner_pid}) ended without recording how this execution ended. ` +
+    `Checked at ${now.toISOString()} by pid ${process.pid}: ${pidText}; ${sysfs}.` +
+    (running ? ' It may still be attached and nothing supervises it: stop it with kill -INT on its pid (or SysRq-S).' : '');
+  return { reason, endedAt: running ? null : now.toISOString() };
 }

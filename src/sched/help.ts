@@ -1,109 +1,153 @@
 /**
- * What an installed scheduler binary says about itself (`--help`, `--version`), and where that
- * differs from the catalog. The binary is the truth: drift shows stale catalog metadata instead of
- * letting it mislead the client.
+ * What an installed scheduler binary says about itself: its clap `--help` (long layout, or the
+ * short `-h` layout with help on the same line) and `--version`. The help is the authority on
+ * which flags the binary accepts (flag-spec.ts); drift.ts compares it with the catalog.
+ *
+ * clap 4's help shows: `-s, --slice-us <SLICE_US>` (a value), `--local-pcpu` (a switch),
+ * `-v, --verbose...` (a counted switch), `<V>...` (several values per flag), `[<V>]` / `[=<V>]`
+ * (an optional value), `=<V>` (value attached with =), `[default: a b]`, `[possible values: x, y]`
+ * or a "Possible values:" list, sections per help heading, positionals as `[NAME]...`/`<NAME>`.
+ * It does not show that a flag may be repeated when each occurrence takes one value (a Vec with
+ * ArgAction::Append): the catalog supplies that.
  */
 import { statSync } from 'node:fs';
-import { runCommand, outputTail } from '../core/exec.js';
-import type { CatalogFlag } from './catalog.js';
+import { outputTail, runCommand } from '../core/exec.js';
 
 export interface HelpFlag {
-  name: string;
+  /** Long form (--slice-us); null for a short-only flag. */
+  name: string | null;
   short: string | null;
   takes_value: boolean;
-  default: string | null;
+  value_name: string | null;
+  optional_value: boolean;
+  require_equals: boolean;
+  multiple_values: boolean;
+  /** `-v...`: a switch that counts its repetitions. */
+  count: boolean;
+  defaults: string[] | null;
   choices: string[] | null;
+  description: string;
+  heading: string;
 }
 
-export interface FlagDrift {
-  /** In the catalog, absent from the binary's --help (renamed or removed upstream). */
-  missing_in_binary: string[];
-  /** Offered by the binary, unknown to the catalog. */
-  missing_in_catalog: string[];
-  /** Same flag, different facts: "--slice-us default: catalog 1000, binary 5000". */
-  mismatches: string[];
+export interface HelpPositional {
+  name: string;
+  required: boolean;
+  repeatable: boolean;
+}
+
+export interface ParsedHelp {
+  flags: HelpFlag[];
+  positionals: HelpPositional[];
 }
 
 export interface BinaryInfo {
+  path: string;
   version: string | null;
-  help_flags: HelpFlag[] | null;
+  help: ParsedHelp | null;
   /** Why --help could not be read, when it could not. */
   help_error: string | null;
 }
 
-const FLAG_LINE = /^\s{1,8}(?:(-[A-Za-z]),\s+)?(--[a-z0-9][a-z0-9-]*)(?:[ =]<([^>]+)>|[ =]\[<([^>]+)>\])?(\.\.\.)?/;
-const SHORT_ONLY_LINE = /^\s{1,8}(-[A-Za-z])(?:\s+<([^>]+)>)?(\.\.\.)?(\s|$)/;
-const BUILTIN = new Set(['--help', '--version']);
+const HEADING = /^([A-Z][\w ]*):\s*$/;
+const ENTRY = /^ {2}(?: {4})?(?=[-[<])(.*)$/;
 
 /** Parse clap's help output (long `--help` or short `-h` layout). */
-export function parseClapHelp(text: string): HelpFlag[] {
+export function parseClapHelp(text: string): ParsedHelp {
   const flags: HelpFlag[] = [];
-  let current: HelpFlag | null = null;
-  for (const line of text.split('\n')) {
-    const m = FLAG_LINE.exec(line);
-    if (m) {
-      current = { name: m[2], short: m[1] ?? null, takes_value: Boolean(m[3] || m[4]), default: null, choices: null };
-      flags.push(current);
-    } else if (SHORT_ONLY_LINE.test(line) && !line.trim().startsWith('--')) {
-      current = null; // a short-only flag: nothing in the catalog can refer to it
-    }
-    if (!current) continue;
-    const def = /\[default: ([^\]]*)\]/.exec(line);
-    if (def) current.default = def[1].trim();
-    const choices = /\[possible values: ([^\]]*)\]/.exec(line);
-    if (choices) current.choices = choices[1].split(',').map((c) => c.trim()).filter(Boolean);
-  }
-  return flags;
-}
-
-export function detectDrift(catalogFlags: readonly CatalogFlag[], help: readonly HelpFlag[]): FlagDrift {
-  const byName = new Map(help.map((h) => [h.name, h]));
-  const known = new Set(catalogFlags.map((f) => f.name));
-  const drift: FlagDrift = { missing_in_binary: [], missing_in_catalog: [], mismatches: [] };
-  for (const flag of catalogFlags) {
-    const h = byName.get(flag.name);
-    if (!h) {
-      drift.missing_in_binary.push(flag.name);
+  const positionals: HelpPositional[] = [];
+  let heading = '';
+  let current: { flag: HelpFlag | null; lines: string[] } | null = null;
+  const finish = () => {
+    if (current?.flag) describe(current.flag, current.lines);
+    current = null;
+  };
+  for (const raw of text.replace(/\r/g, '').split('\n')) {
+    const h = HEADING.exec(raw);
+    if (h) {
+      finish();
+      heading = h[1];
       continue;
     }
-    const catalogTakesValue = flag.type !== 'bool' && flag.type !== 'count';
-    if (catalogTakesValue !== h.takes_value) {
-      drift.mismatches.push(`${flag.name}: catalog says it ${catalogTakesValue ? 'takes a value' : 'is a switch'}, the binary says it ${h.takes_value ? 'takes a value' : 'is a switch'}`);
+    if (heading === 'Commands' || !heading) continue;
+    const e = ENTRY.exec(raw);
+    if (e) {
+      finish();
+      const [spec, inline] = splitInline(e[1]);
+      const positional = /^([[<])([^\]>]+)[\]>](\.\.\.)?$/.exec(spec);
+      if (positional) {
+        positionals.push({ name: positional[2].toLowerCase(), required: positional[1] === '<', repeatable: Boolean(positional[3]) });
+        current = { flag: null, lines: [] };
+        continue;
+      }
+      const flag = parseSpec(spec, heading);
+      if (flag) flags.push(flag);
+      current = { flag, lines: inline ? [inline] : [] };
+      continue;
     }
-    if (flag.default !== undefined && h.default !== null && !sameValue(flag.default, h.default)) {
-      drift.mismatches.push(`${flag.name} default: catalog ${flag.default}, binary ${h.default}`);
-    }
-    if (flag.default !== undefined && h.default === null && h.takes_value) {
-      drift.mismatches.push(`${flag.name} default: catalog ${flag.default}, the binary shows none`);
-    }
-    if (flag.short && h.short && flag.short !== h.short) drift.mismatches.push(`${flag.name} short form: catalog ${flag.short}, binary ${h.short}`);
-    if (flag.choices && h.choices && [...flag.choices].sort().join() !== [...h.choices].sort().join()) {
-      drift.mismatches.push(`${flag.name} choices: catalog ${flag.choices.join('|')}, binary ${h.choices.join('|')}`);
-    }
+    current?.lines.push(raw.trim());
   }
-  for (const h of help) if (!known.has(h.name) && !BUILTIN.has(h.name)) drift.missing_in_catalog.push(h.name);
-  return drift;
+  finish();
+  return { flags, positionals };
 }
 
-function sameValue(catalog: string | number | boolean, binary: string): boolean {
-  if (typeof catalog === 'number') return Number(binary) === catalog;
-  return String(catalog) === binary.replace(/^"|"$/g, '');
+/** "-s, --slice-us <SLICE_US>  Maximum ..." → ["-s, --slice-us <SLICE_US>", "Maximum ..."]. */
+function splitInline(entry: string): [string, string] {
+  const m = /^(\S+(?:,? \S+)*?)(?: {2,}(.*))?$/.exec(entry.trimEnd());
+  return m ? [m[1], m[2] ?? ''] : [entry.trim(), ''];
 }
 
-export function hasDrift(d: FlagDrift): boolean {
-  return d.missing_in_binary.length + d.missing_in_catalog.length + d.mismatches.length > 0;
+function parseSpec(spec: string, heading: string): HelpFlag | null {
+  const m = /^(?:(-[A-Za-z0-9])(?:, |$| (?=[<[])))?(?:(--[A-Za-z0-9][\w-]*))?(.*)$/.exec(spec);
+  if (!m || (!m[1] && !m[2])) return null;
+  const suffix = m[3].trim();
+  const value = /(\[?)(=?)\[?=?<([^>]+)>(\.\.\.)?\]?/.exec(suffix);
+  const optional = /^\[/.test(suffix) || /^\[=/.test(suffix);
+  return {
+    name: m[2] ?? null,
+    short: m[1] ?? null,
+    takes_value: Boolean(value),
+    value_name: value?.[3] ?? null,
+    optional_value: Boolean(value) && optional,
+    require_equals: /^\[?=/.test(suffix),
+    multiple_values: Boolean(value?.[4]),
+    count: !value && suffix === '...',
+    defaults: null,
+    choices: null,
+    description: '',
+    heading,
+  };
+}
+
+function describe(flag: HelpFlag, lines: string[]): void {
+  const text = lines.join('\n');
+  const flat = text.replace(/\s+/g, ' ');
+  const def = /\[default: ([^\]]*)\]/.exec(flat);
+  if (def) flag.defaults = splitDefaults(def[1]);
+  const pv = /\[possible values: ([^\]]*)\]/.exec(flat);
+  if (pv) flag.choices = pv[1].split(',').map((c) => c.trim()).filter(Boolean);
+  const list = /Possible values:\n([\s\S]*)/.exec(text);
+  if (!pv && list) flag.choices = [...list[1].matchAll(/^- ([^\s:]+)(?::|$)/gm)].map((x) => x[1]);
+  const first = text.split(/\n\s*\n/)[0].replace(/\[(default|possible values): [^\]]*\]/g, '');
+  flag.description = first.replace(/\s+/g, ' ').trim();
+}
+
+/** clap joins several defaults with spaces and quotes those containing whitespace. */
+function splitDefaults(text: string): string[] {
+  if (!text.trim()) return [''];
+  return [...text.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]));
 }
 
 const cache = new Map<string, { stamp: string; info: BinaryInfo }>();
 
-/** `--version` and `--help` of a binary, cached until the file changes. */
+/** `--version` and `--help` of a binary, cached per path until its mtime or size changes. */
 export async function inspectBinary(path: string): Promise<BinaryInfo> {
-  let stamp = '';
+  let stamp: string;
   try {
     const st = statSync(path);
     stamp = `${st.mtimeMs}:${st.size}`;
   } catch {
-    return { version: null, help_flags: null, help_error: `${path} is not readable` };
+    return { path, version: null, help: null, help_error: `${path} is not readable` };
   }
   const hit = cache.get(path);
   if (hit?.stamp === stamp) return hit.info;
@@ -112,10 +156,19 @@ export async function inspectBinary(path: string): Promise<BinaryInfo> {
     runCommand([path, '--version'], { timeoutMs: 10_000, maxOutputBytes: 16 * 1024 }),
   ]);
   const helpText = help.stdout || help.stderr;
+  const parsed = help.ok ? parseClapHelp(helpText) : null;
+  const usable = parsed && parsed.flags.length > 0 ? parsed : null;
   const info: BinaryInfo = {
+    path,
     version: version.ok ? parseVersion(version.stdout || version.stderr) : null,
-    help_flags: help.ok || /--[a-z]/.test(helpText) ? parseClapHelp(helpText) : null,
-    help_error: help.ok ? null : help.timedOut ? '--help timed out' : `--help failed (exit ${help.exitCode}): ${outputTail(help)}`,
+    help: usable,
+    help_error: usable
+      ? null
+      : help.timedOut
+        ? '--help timed out'
+        : help.ok
+          ? '--help printed no clap options'
+          : `--help failed (exit ${help.exitCode}): ${outputTail(help)}`,
   };
   cache.set(path, { stamp, info });
   return info;

@@ -13,11 +13,13 @@ import { findBinary } from '../core/probe.js';
 import { isProcessAlive } from '../core/proc.js';
 import type { Runtime } from '../core/runtime.js';
 import { findCatalogScheduler, loadCatalog } from './catalog.js';
-import { Execution, type StoppedBy } from './execution.js';
+import { Execution, orphanFinding, type StoppedBy } from './execution.js';
+import { specFromCatalog, specFromHelp } from './flag-spec.js';
 import { validateFlags } from './flags.js';
+import { inspectBinary } from './help.js';
 import { installedNativeTool, nativeTool } from './native.js';
 import { detectScxLoader, requirePrivilege, requireRootOwned, resolvePrivilege, stopScxLoaderScheduler, type PrivilegePath } from './privilege.js';
-import { findCustom, markOrphanedExecutions, recentExecutions, type ExecutionRow } from './store.js';
+import { findCustom, openOrphans, recentExecutions, recordOrphan, type ExecutionRow } from './store.js';
 import { describeAttached, opsMatches, pollSchedExt, requireSchedExt, type SchedExtState } from './sysfs.js';
 
 export const CUSTOM_PREFIX = 'custom:';
@@ -39,6 +41,17 @@ export interface ResolvedScheduler {
   expectedOps: string;
 }
 
+/** A request whose scheduler and flags were checked; the binary may be missing on this host. */
+interface CheckedRequest {
+  name: string;
+  kind: 'catalog' | 'custom';
+  /** The installed scheduler binary (catalog schedulers), null when not installed. */
+  binary: string | null;
+  custom: { object: string; ops: string } | null;
+  args: string[];
+  expectedOps: string;
+}
+
 export interface RunOutcome {
   execution: Execution;
   replaced: string | null;
@@ -49,14 +62,19 @@ export class SchedulerRegistry {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly runtime: Runtime) {
-    markOrphanedExecutions(runtime.store, hostname(), (pid) => isProcessAlive(pid));
+    for (const row of openOrphans(runtime.store, hostname(), (pid) => isProcessAlive(pid))) recordOrphan(runtime.store, row.id, orphanFinding(row, runtime.config));
     runtime.onShutdown(() => this.stopAll(1500, 'shutdown'));
   }
 
-  /** Check everything, attach, and wait until the kernel shows it enabled (or report why not). */
+  /**
+   * Check everything, attach, and wait until the kernel shows it enabled (or report why not).
+   * The scheduler name and its flags are checked first, also on a host that cannot run it, so a
+   * wrong request is never hidden behind "no sched_ext here".
+   */
   async run(request: RunRequest): Promise<RunOutcome> {
-    requireSchedExt(this.runtime.config); // the most basic reason first
-    return this.attach(await this.resolve(request), request);
+    const checked = await this.check(request);
+    requireSchedExt(this.runtime.config);
+    return this.attach(await this.requireInstalled(checked), request);
   }
 
   /** Attach an already resolved scheduler (build_scheduler's verification attaches its loader this way). */
@@ -136,7 +154,16 @@ export class SchedulerRegistry {
     return next;
   }
 
+  /** Name and flags checked, binary found: what to attach (benchmark_workload resolves its arm B this way). */
   async resolve(request: Pick<RunRequest, 'scheduler' | 'flags' | 'allowUnlistedFlags'>): Promise<ResolvedScheduler> {
+    return this.requireInstalled(await this.check(request));
+  }
+
+  /**
+   * The scheduler named and its flags validated: against the installed binary's own --help where
+   * it is installed (cached per binary path, mtime and size), else against the catalog.
+   */
+  private async check(request: Pick<RunRequest, 'scheduler' | 'flags' | 'allowUnlistedFlags'>): Promise<CheckedRequest> {
     const config = this.runtime.config;
     if (request.scheduler.startsWith(CUSTOM_PREFIX)) {
       const name = request.scheduler.slice(CUSTOM_PREFIX.length);
@@ -146,31 +173,38 @@ export class SchedulerRegistry {
         throw new UserError(`custom:${name} was built but not verified (${custom.verdict}: ${custom.reason ?? 'no reason recorded'}).`, 'Only verified custom schedulers can be run: rebuild it with build_scheduler on a host where verification can run.');
       }
       if (request.flags.length) throw new UserError(`custom:${name} takes no flags (its parameters are compiled in).`, 'Rebuild it with build_scheduler and different template_params.');
-      const loader = await nativeTool(config, 'loader');
-      return { name: request.scheduler, kind: 'custom', binary: loader.path, args: ['run', custom.object_path, name], expectedOps: name };
+      return { name: request.scheduler, kind: 'custom', binary: null, custom: { object: custom.object_path, ops: name }, args: [], expectedOps: name };
     }
     const catalog = loadCatalog();
     const entry = findCatalogScheduler(catalog, request.scheduler);
     if (!entry) {
       throw new UserError(
         `Unknown scheduler "${request.scheduler}".`,
-        `Catalog schedulers: ${catalog.schedulers.map((s) => s.name).join(', ')}; custom ones are custom:<name> (list_schedulers).`,
+        `The scx ${catalog.scx_version} schedulers: ${catalog.schedulers.map((s) => s.name).join(', ')}; custom ones are custom:<name> (list_schedulers).`,
       );
     }
-    const args = validateFlags(
-      { scheduler: entry.name, flags: [...entry.flags, ...catalog.common_flags], notRunnable: catalog.not_runnable_flags, positional: entry.positional },
-      request.flags,
-      request.allowUnlistedFlags,
-    );
-    const dirs = [...config.schedDirs, ...config.binPath];
-    const binary = findBinary(entry.name, dirs);
-    if (!binary) {
+    const binary = findBinary(entry.name, [...config.schedDirs, ...config.binPath]);
+    const help = binary ? (await inspectBinary(binary)).help : null;
+    const spec = binary && help ? specFromHelp(entry, help, binary) : specFromCatalog(entry, catalog.scx_version);
+    const args = validateFlags(spec, request.flags, request.allowUnlistedFlags);
+    return { name: entry.name, kind: 'catalog', binary, custom: null, args, expectedOps: entry.ops_name };
+  }
+
+  /** The binary to run: the installed scheduler, or for a custom one tuneloop's loader (built on demand). */
+  private async requireInstalled(checked: CheckedRequest): Promise<ResolvedScheduler> {
+    const { name, kind, args, expectedOps } = checked;
+    if (checked.custom) {
+      const loader = await nativeTool(this.runtime.config, 'loader');
+      return { name, kind, binary: loader.path, args: ['run', checked.custom.object, checked.custom.ops], expectedOps };
+    }
+    if (!checked.binary) {
+      const dirs = [...this.runtime.config.schedDirs, ...this.runtime.config.binPath];
       throw new UserError(
-        `${entry.name} is not installed (searched ${dirs.join(':') || 'an empty PATH'}).`,
-        'Install the scx schedulers (Debian/Ubuntu: the scx-scheds package where available; otherwise `cargo install --locked ' + entry.name + '` or build github.com/sched-ext/scx), or set TUNELOOP_SCHED_DIRS to where they are.',
+        `${name} is not installed (searched ${dirs.join(':') || 'an empty PATH'}); its flags were checked against the catalog.`,
+        'Install the scx schedulers (Debian/Ubuntu: the scx-scheds package where available; otherwise `cargo install --locked ' + name + '` or build github.com/sched-ext/scx), or set TUNELOOP_SCHED_DIRS to where they are.',
       );
     }
-    return { name: entry.name, kind: 'catalog', binary, args, expectedOps: entry.ops_name };
+    return { name, kind, binary: checked.binary, args, expectedOps };
   }
 
   private async guardFor(privilege: PrivilegePath, target: ResolvedScheduler): Promise<string> {

@@ -10,7 +10,7 @@ export const runSchedulerTool = defineTool({
   toolset: 'sched',
   title: 'Run a sched_ext scheduler',
   description:
-    'Attach a sched_ext scheduler, from the catalog or a verified custom one, with flags validated against the catalog. ' +
+    'Attach a sched_ext scheduler, from the catalog or a verified custom one, with flags validated first: against the installed binary\'s own --help, or the catalog where the binary is not installed (also on hosts without sched_ext). ' +
     'The scheduler is a catalog name such as scx_lavd, or custom:<name>. ' +
     'Refuses when another sched_ext scheduler is attached unless replace is true; starts it as root or through sudo -n (never a password) under a guard that ' +
     "detaches it if tuneloop dies; waits until the kernel reports state enabled with root/ops naming it. Returns status running, or failed with the scheduler's output and the kernel's reason. " +
@@ -18,8 +18,8 @@ export const runSchedulerTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   input: z.object({
     scheduler: z.string().min(1).describe('Catalog name ("scx_lavd" or "lavd") or "custom:<name>" (list_schedulers shows them).'),
-    flags: z.array(z.string()).default([]).describe('Arguments as the binary takes them, e.g. ["--slice-us", "5000", "--performance"]. Validated against the catalog.'),
-    allow_unlisted_flags: z.boolean().default(false).describe('Pass flags the catalog does not know through unchecked (known flags are still checked).'),
+    flags: z.array(z.string()).default([]).describe('Arguments as the binary takes them, e.g. ["--slice-us", "5000", "--performance"]. Validated against the binary\'s --help (or the catalog).'),
+    allow_unlisted_flags: z.boolean().default(false).describe('Pass flags the binary\'s --help (or the catalog) does not list through unchecked (known flags are still checked).'),
     replace: z.boolean().default(false).describe('Detach whatever scheduler is attached first (ours, scx_loader\'s, or via SysRq-S as root).'),
     max_duration_s: z.number().int().min(1).max(7 * 24 * 3600).default(3600).describe('Watchdog: stop it after this many seconds.'),
     attach_timeout_s: z.number().min(1).max(120).default(30).describe('How long to wait for state enabled before giving up (the verifier can take seconds).'),

@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { findBinary } from '../core/probe.js';
 import { READ_ONLY, defineTool } from '../core/tool.js';
-import { PRODUCTION_STATUSES, filterCatalog, flagSchema, loadCatalog } from './catalog.js';
-import { detectDrift, hasDrift, inspectBinary } from './help.js';
+import { PRODUCTION_STATUSES, filterCatalog, flagSchema, loadCatalog, positionalSchema } from './catalog.js';
+import { detectDrift, hasDrift } from './drift.js';
+import { inspectBinary } from './help.js';
 import { installedNativeTool } from './native.js';
 import { detectScxLoader, resolvePrivilege } from './privilege.js';
 import { CUSTOM_PREFIX, schedulerRegistry } from './registry.js';
@@ -99,11 +100,14 @@ const schedulerEntry = z.object({
   limitations: z.array(z.string()),
   production_status: z.enum(PRODUCTION_STATUSES),
   status_note: z.string(),
-  flags: z.array(flagSchema).describe('The main flags (empty with include_flags: false).'),
-  positional: z.object({ name: z.string(), required: z.boolean(), description: z.string() }).nullable(),
+  tuning: z.array(z.string()).describe('Tuning advice.'),
+  crate_version: z.string().nullable().describe('Its version in the scx release the catalog describes.'),
+  flags: z.array(flagSchema).describe('Every flag of the catalog release (empty with include_flags: false).'),
+  positional: positionalSchema.nullable(),
   installed: z.boolean(),
   binary: z.string().nullable(),
   version: z.string().nullable().describe("The installed binary's --version."),
+  flags_checked_against: z.enum(['binary_help', 'catalog', 'none']).describe("What run_scheduler validates this scheduler's flags against on this host: the installed binary's --help, else the catalog."),
   drift: z
     .object({ missing_in_binary: z.array(z.string()), missing_in_catalog: z.array(z.string()), mismatches: z.array(z.string()) })
     .nullable()
@@ -117,9 +121,9 @@ export const listSchedulersTool = defineTool({
   title: 'List sched_ext schedulers',
   description:
     'List the sched_ext schedulers tuneloop can run, with their flags, installation and catalog drift. ' +
-    'The catalog covers the scx schedulers (purpose, algorithm, use cases, characteristics, limitations, production status, main flags with type, default, range and meaning); ' +
+    'The catalog covers every scheduler of one scx release (purpose, algorithm, use cases, characteristics, limitations, production status, tuning advice, and every flag from its clap definition: type, default, range, choices, repeatable); ' +
     'custom schedulers built and verified by build_scheduler join as custom:<name>. Filters by name, use case, characteristic, status and installed-on-this-host. ' +
-    "For installed binaries it reports the version and any drift between the catalog's flags and the binary's own --help. Use it to choose run_scheduler's scheduler and flags.",
+    "For installed binaries it reports the version and any drift between the catalog's flags and the binary's own --help, which is what run_scheduler validates against. Use it to choose run_scheduler's scheduler and flags.",
   annotations: READ_ONLY,
   input: z.object({
     name: z.string().optional().describe('Substring of the scheduler name, e.g. "lavd".'),
@@ -131,8 +135,8 @@ export const listSchedulersTool = defineTool({
     check_drift: z.boolean().default(true).describe('Run installed binaries with --help/--version to compare against the catalog.'),
   }),
   output: z.object({
-    scx_version: z.string().describe('The scx release the catalog describes; the installed binary\'s --help is the truth.'),
-    common_flags: z.array(flagSchema).describe('Flags every scx scheduler accepts.'),
+    scx_version: z.string().describe('The scx release the catalog describes; an installed binary\'s --help is the truth.'),
+    scx_commit: z.string(),
     schedulers: z.array(schedulerEntry),
   }),
   async handler(args, { runtime }) {
@@ -146,12 +150,14 @@ export const listSchedulersTool = defineTool({
         return {
           ...s,
           kind: 'catalog' as const,
+          tuning: s.tuning ?? [],
           flags: args.include_flags ? s.flags : [],
           positional: s.positional ?? null,
           installed: binary !== null,
           binary,
           version: info?.version ?? null,
-          drift: info?.help_flags ? detectDrift([...s.flags, ...catalog.common_flags], info.help_flags) : null,
+          flags_checked_against: binary ? (info && !info.help ? ('catalog' as const) : ('binary_help' as const)) : ('catalog' as const),
+          drift: info?.help ? detectDrift(s.flags, info.help.flags) : null,
           help_error: info?.help_error ?? null,
         };
       }),
@@ -169,16 +175,19 @@ export const listSchedulersTool = defineTool({
         limitations: [`Verified on kernel ${c.kernel} at ${c.verified_at}; runs without flags (parameters are compiled in).`],
         production_status: 'experimental' as const,
         status_note: `Built by build_scheduler; source ${c.source_path}.`,
+        tuning: [],
+        crate_version: null,
         flags: [],
         positional: null,
         installed: true,
         binary: c.object_path,
         version: null,
+        flags_checked_against: 'none' as const,
         drift: null,
         help_error: null,
       })), args);
     const schedulers = [...entries, ...customs].filter((s) => !args.installed_only || s.installed);
-    return { scx_version: catalog.scx_version, common_flags: args.include_flags ? catalog.common_flags : [], schedulers };
+    return { scx_version: catalog.scx_version, scx_commit: catalog.scx_commit, schedulers };
   },
   summarize(r) {
     const lines = [`${r.schedulers.length} scheduler(s) (catalog: ${r.scx_version})`];

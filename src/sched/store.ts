@@ -97,19 +97,29 @@ export function recentExecutions(store: Store, limit: number): ExecutionRow[] {
   return rows.map((r) => ({ ...r, args: JSON.parse(r.args), output_tail: JSON.parse(r.output_tail), events: JSON.parse(r.events) }));
 }
 
-/** Rows another server left "running" on this host, whose owner is gone: its guard stopped them. */
-export function markOrphanedExecutions(store: Store, host: string, isOwnerAlive: (pid: number) => boolean): void {
-  const rows = store.db
-    .prepare("SELECT id, owner_pid FROM sched_executions WHERE status IN ('starting', 'running', 'ejected') AND ended_at IS NULL AND owner_host = ?")
-    .all(host) as { id: string; owner_pid: number }[];
-  const orphans = rows.filter((r) => r.owner_pid !== process.pid && !isOwnerAlive(r.owner_pid));
-  if (!orphans.length) return;
-  store.write((db) => {
-    const mark = db.prepare(
-      "UPDATE sched_executions SET status = 'stopped', stopped_by = 'guard', ended_at = ?, exit_reason = COALESCE(exit_reason, 'the server that started it ended without stopping it; its guard stopped the scheduler') WHERE id = ?",
-    );
-    for (const o of orphans) mark.run(new Date().toISOString(), o.id);
-  });
+/**
+ * Rows another server on this host left open (starting, running, ejected, or orphaned and still
+ * running when last checked) whose owner process is gone: it crashed or was killed.
+ */
+export function openOrphans(store: Store, host: string, isOwnerAlive: (pid: number) => boolean): ExecutionRow[] {
+  const open = store.db
+    .prepare("SELECT id FROM sched_executions WHERE status IN ('starting', 'running', 'ejected', 'orphaned') AND ended_at IS NULL AND owner_host = ? AND owner_pid != ?")
+    .all(host, process.pid) as { id: string }[];
+  if (!open.length) return [];
+  const ids = new Set(open.map((r) => r.id));
+  return recentExecutions(store, 1_000_000).filter((r) => ids.has(r.id) && !isOwnerAlive(r.owner_pid));
+}
+
+/** Record what was found about an orphaned execution; `endedAt` null while its scheduler still runs. */
+export function recordOrphan(store: Store, id: string, finding: { reason: string; endedAt: string | null }): void {
+  store.write((db) =>
+    db
+      .prepare(
+        `UPDATE sched_executions SET status = 'orphaned', ended_at = ?, exit_reason = COALESCE(exit_reason, ?),
+           events = json_insert(events, '$[#]', ?) WHERE id = ?`,
+      )
+      .run(finding.endedAt, finding.reason, `${new Date().toISOString()} ${finding.reason}`, id),
+  );
 }
 
 export interface CustomScheduler {

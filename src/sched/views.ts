@@ -23,7 +23,7 @@ export const executionSchema = z.object({
   privilege: z.enum(['root', 'sudo']),
   expected_ops: z.string().describe('The ops name root/ops must show.'),
   pid: z.number().int().nullable().describe("The scheduler's pid (its guard is its parent)."),
-  status: z.enum(EXECUTION_STATUSES).describe('running; failed (never attached); exited (left on its own); ejected (the kernel disabled it); stopped (by the client, the watchdog, a replace, shutdown or its guard).'),
+  status: z.enum(EXECUTION_STATUSES).describe('running; failed (never attached); exited (left on its own); ejected (the kernel disabled it); stopped (by the client, the watchdog, a replace or shutdown); orphaned (the server that started it died: exit_reason says what was checked, its pid and sysfs).'),
   stopped_by: z.string().nullable(),
   started_at: z.string(),
   attached_at: z.string().nullable(),

@@ -123,7 +123,7 @@ describe('stdio server lifecycle', () => {
     await ro.client.close();
     const some = await startStdioServer(['serve', '--toolsets', 'history'], { TUNELOOP_HOME: tempDir() });
     const names = (await some.client.listTools()).tools.map((t) => t.name).sort();
-    expect(names).toEqual(['compare_runs', 'get_history', 'job_cancel', 'job_status', 'record_run', 'workload']);
+    expect(names).toEqual(['compare_runs', 'get_history', 'job_cancel', 'job_status', 'record_run', 'rules', 'search_knowledge', 'suggest_config', 'workload']);
     await some.client.close();
   });
 

@@ -26,8 +26,10 @@ export class RecordingStdioTransport implements Transport {
   async start(): Promise<void> {
     this.child = spawn(process.execPath, [CLI, ...this.args], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.child.stdout!.on('data', (d: Buffer) => {
-      const lines = (this.partial + d.toString('utf8')).split('\n');
+    // Decode as a stream: a chunk boundary may split a multi-byte character.
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (d: string) => {
+      const lines = (this.partial + d).split('\n');
       this.partial = lines.pop()!;
       for (const line of lines) {
         this.stdoutLines.push(line);

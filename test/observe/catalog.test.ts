@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CATALOG_PATH, compileCatalog, loadCatalog } from '../../src/observe/logs/catalog.js';
 
 const raw = JSON.parse(readFileSync(DEFAULT_CATALOG_PATH, 'utf8'));
-const expected = JSON.parse(readFileSync(new URL('../fixtures/incidents/logs/expected.json', import.meta.url), 'utf8')) as Record<string, Record<string, number>>;
+const readExpected = (dir: string) => JSON.parse(readFileSync(new URL(`../fixtures/incidents/${dir}/expected.json`, import.meta.url), 'utf8')) as Record<string, Record<string, number>>;
+// Built fixtures (logs/) and real-world wordings (real/) together must exercise every case.
+const expected = { ...readExpected('logs'), ...readExpected('real') };
 
 describe('signature catalog', () => {
   it('compiles, with every entry complete', () => {

@@ -180,7 +180,7 @@ describe('diagnose_logs through MCP', () => {
     [{}, /No log source given[\s\S]*text, files, job_id, journal_kernel, journal_units, dmesg/],
     [{ files: ['relative/kern.log'] }, /files\[0\]: "relative\/kern.log" is not an absolute path/],
     [{ files: ['/nonexistent/kern.log'] }, /files\[0\]: "\/nonexistent\/kern.log" does not exist/],
-    [{ files: [LOGS] }, /is not a regular file/],
+    [{ files: [LOGS] }, /is a directory, not a regular file/],
     [{ job_id: 'job-nope-000000' }, /No job with id "job-nope-000000"/],
     [{ text: 'x', kernel_boot_time: 'yesterday-ish' }, /kernel_boot_time "yesterday-ish" is not a date[\s\S]*uptime -s/],
   ])('refuses %j with a message that says what to do', async (args, message) => {

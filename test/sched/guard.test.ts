@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnChild } from '../../src/core/exec.js';
 import { nativeTool } from '../../src/sched/native.js';
 import { isAlive, waitFor } from '../helpers/proc.js';
-import { testConfig } from '../helpers/runtime.js';
+import { connectInMemory, testConfig } from '../helpers/runtime.js';
 import { startStdioServer } from '../helpers/stdio.js';
 import { tempDir } from '../helpers/tmp.js';
 import { FAKE_BIN, fakeHost } from './helpers.js';
@@ -84,5 +84,16 @@ describe('SIGKILL of the server', () => {
     expect(host.read('root/ops')).toBeNull();
     expect(readFileSync(execution.log_path, 'utf8')).toContain('tuneloop-guard: started pid=');
     expect(transport.badLines).toEqual([]);
+
+    // The next server on this data dir finds the execution its crashed owner left open, and records
+    // what it checked (pid, sysfs), not a claim about who stopped it.
+    const { call } = await connectInMemory({ ...host.env, TUNELOOP_HOME: home });
+    const after = (await call('sched_status', { limit: 5 })).structuredContent as { executions: { id: string; status: string; exit_reason: string; ended_at: string | null; stopped_by: string | null }[] };
+    const orphan = after.executions.find((e) => e.id === execution.id)!;
+    expect(orphan).toMatchObject({ status: 'orphaned', stopped_by: null });
+    expect(orphan.ended_at).not.toBeNull();
+    expect(orphan.exit_reason).toContain('ended without recording how this execution ended');
+    expect(orphan.exit_reason).toContain(`scheduler pid ${execution.pid} is not running; sched_ext state disabled, root/ops absent.`);
+    expect(orphan.exit_reason).not.toMatch(/guard stopped/i);
   }, 60_000);
 });

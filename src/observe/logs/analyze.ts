@@ -83,7 +83,16 @@ export function buildFindings(states: CaseState[], options: { maxEvidence: numbe
     for (const c of children.get(n) ?? []) if (!seen.has(c)) (seen.add(c), explained(c, seen));
     return seen.size;
   };
-  const roots = nodes.filter((n) => n.causes.length === 0).sort((a, b) => compareNodes(a, b) || explained(b) - explained(a));
+  // A root ranks by the worst finding it explains: an NVLink error whose Xid 154 says "reboot the
+  // node" leads, with the 154 right below it, ahead of unrelated lesser findings.
+  const worst = (n: Node, seen = new Set<Node>()): number => {
+    let rank = SEVERITY_RANK[n.finding.severity];
+    for (const c of children.get(n) ?? []) if (!seen.has(c)) (seen.add(c), (rank = Math.max(rank, worst(c, seen))));
+    return rank;
+  };
+  const roots = nodes
+    .filter((n) => n.causes.length === 0)
+    .sort((a, b) => worst(b) - worst(a) || compareNodes(a, b) || explained(b) - explained(a));
   const ordered: Node[] = [];
   const visit = (n: Node): void => {
     if (ordered.includes(n)) return;
@@ -143,10 +152,13 @@ function fieldValues(node: Node, field: string): Set<string> {
   return new Set([...(node.state.fields.get(field)?.keys() ?? [])].map(normalizeBusId));
 }
 
-/** `PCI:0000:18:00`, `0000:18:00.0` and nvidia-smi's `00000000:18:00.0` name the same GPU: compare bus:device. */
+/**
+ * `PCI:0000:18:00`, `0000:18:00.0` and nvidia-smi's `00000000:18:00.0` name the same GPU: compare
+ * domain:bus:device (a missing domain is 0000; GB200 nodes have GPUs in domains 0018, 0019...).
+ */
 export function normalizeBusId(id: string): string {
-  const m = /([0-9a-f]{2}):([0-9a-f]{2})(?:\.[0-7])?$/i.exec(id.trim());
-  return m ? `${m[1]}:${m[2]}`.toLowerCase() : id.toLowerCase();
+  const m = /(?:([0-9a-f]{4,8}):)?([0-9a-f]{2}):([0-9a-f]{2})(?:\.[0-7])?$/i.exec(id.trim());
+  return m ? `${(m[1] ?? '0000').slice(-4)}:${m[2]}:${m[3]}`.toLowerCase() : id.toLowerCase();
 }
 
 function toNode(state: CaseState, maxEvidence: number): Node {

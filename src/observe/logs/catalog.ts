@@ -2,10 +2,19 @@
  * The signature catalog (knowledge/incidents/signatures.json): which log lines mean which case.
  * It is data so that adding a case needs no code; this module validates it strictly (a bad catalog
  * is a bug, caught by the catalog test) and compiles it for the matcher.
+ *
+ * Patterns are compiled with RE2, which runs in time linear in the line whatever the pattern (no
+ * backtracking, so no catastrophic case a crafted log line could trigger) and refuses the
+ * constructs that would need backtracking (backreferences, lookarounds). Each pattern must also
+ * require a literal of at least MIN_LITERAL characters: the literal scan (scanner.ts) then decides
+ * for most lines, in one pass, that no pattern can match.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import RE2 from 're2';
 import { z } from 'zod';
+import { requiredLiterals, selectivity } from './literals.js';
+import { LiteralScanner } from './scanner.js';
 
 export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -42,22 +51,31 @@ const catalogSchema = z.strictObject({ version: z.literal(1), description: z.str
 
 export type SignatureEntry = z.infer<typeof entrySchema>;
 
+export type Pattern = InstanceType<typeof RE2>;
+
 export interface Signature extends Omit<SignatureEntry, 'regexes' | 'knock_on_of' | 'context_regexes' | 'confidence'> {
-  regexes: RegExp[];
+  regexes: Pattern[];
   /** knock_on_of with wildcards expanded to ids (never the case itself). */
   knock_on_of: string[];
-  context_regexes: { before: number; regex: RegExp }[];
+  context_regexes: { before: number; regex: Pattern }[];
   confidence: Confidence;
 }
 
 export interface Catalog {
   signatures: Signature[];
   byId: Map<string, Signature>;
-  /** One regex that matches a line when any signature might: a cheap first test per line. */
-  prefilter: RegExp;
+  /** Finds the lines where some signature could match: at least one of its required literals occurs. */
+  scanner: LiteralScanner;
+  /** Every signature regex, in catalog order: one pass tells which of them match a line. */
+  set: InstanceType<typeof RE2.Set>;
+  /** set index -> the signature and regex it stands for. */
+  entries: { sig: Signature; regex: Pattern }[];
   /** Largest number of earlier lines any signature needs. */
   maxBefore: number;
 }
+
+/** The shortest literal a pattern must require, so the scan stays selective. */
+export const MIN_LITERAL = 4;
 
 export const DEFAULT_CATALOG_PATH = fileURLToPath(new URL('../../../knowledge/incidents/signatures.json', import.meta.url));
 
@@ -79,11 +97,11 @@ export function compileCatalog(data: unknown): Catalog {
 
   const signatures = parsed.signatures.map((entry): Signature => {
     const where = `signature catalog: ${entry.id}`;
-    const compile = (source: string): RegExp => {
+    const compile = (source: string): Pattern => {
       try {
-        return new RegExp(source);
+        return new RE2(source);
       } catch (error) {
-        throw new Error(`${where}: invalid regex ${source}: ${(error as Error).message}`);
+        throw new Error(`${where}: invalid regex ${source}: ${(error as Error).message} (patterns are RE2: no backreferences or lookarounds)`);
       }
     };
     const regexes = entry.regexes.map(compile);
@@ -104,13 +122,22 @@ export function compileCatalog(data: unknown): Catalog {
 
   const byId = new Map(signatures.map((s) => [s.id, s]));
   assertAcyclic(signatures, byId);
-  // Named groups cannot repeat inside one regex on Node 20, so the prefilter drops the names.
-  const prefilter = new RegExp(parsed.signatures.flatMap((s) => s.regexes).map((r) => `(?:${r.replace(/\(\?<([a-z_][a-z0-9_]*)>/gi, '(?:')})`).join('|'));
+  const literals: string[] = [];
+  const entries = signatures.flatMap((sig) => sig.regexes.map((regex) => ({ sig, regex })));
+  for (const { sig, regex } of entries) {
+    const required = requiredLiterals(regex.source);
+    if (selectivity(required) < MIN_LITERAL) {
+      throw new Error(`signature catalog: ${sig.id}: regex ${regex.source} requires no literal of ${MIN_LITERAL}+ characters (found ${JSON.stringify(required)}); add fixed text so lines can be skipped cheaply`);
+    }
+    literals.push(...required!);
+  }
+  // Set patterns lose their group names: only which patterns match is asked of the set.
+  const set = new RE2.Set(entries.map((e) => e.regex.source.replace(/\(\?<([a-zA-Z_][a-zA-Z0-9_]*)>/g, '(?:')));
   const maxBefore = Math.max(0, ...signatures.map((s) => Math.max(s.context_before ?? 0, ...s.context_regexes.map((c) => c.before))));
-  return { signatures, byId, prefilter, maxBefore };
+  return { signatures, byId, scanner: new LiteralScanner(literals), set, entries, maxBefore };
 }
 
-function groupNames(regex: RegExp): string[] {
+function groupNames(regex: Pattern): string[] {
   return [...regex.source.matchAll(/\(\?<([a-zA-Z_][a-zA-Z0-9_]*)>/g)].map((m) => m[1]);
 }
 

@@ -1,13 +1,18 @@
 /**
- * diagnose_logs' engine: read every requested source line by line into one LineAnalyzer, then
- * rank findings, link knock-ons, correlate in time, and bound the answer.
+ * diagnose_logs' engine, main-thread side. The analysis runs in a worker thread (worker.ts): the
+ * event loop stays free for other calls and cancellation, and cancelling terminates the worker
+ * wherever it is. Files and text are read by the worker itself; journalctl and dmesg run here
+ * (children belong to the main thread) and their lines are streamed to the worker in batches.
+ * One deadline bounds the whole call: reading stops there and the answer says what was skipped.
  */
+import { Worker } from 'node:worker_threads';
 import type { Config } from '../../core/config.js';
-import { SEVERITIES, loadCatalog, type Catalog, type Severity } from './catalog.js';
-import { buildFindings, type Correlation, type Finding } from './analyze.js';
-import { LineAnalyzer, type Evidence } from './matcher.js';
-import { readDmesg, readEnds, readFileTail, readJournal, readText, type ReadOutcome } from './sources.js';
-import { datedMs, formatStamp } from './timestamps.js';
+import { UserError } from '../../core/errors.js';
+import type { DiagnoseResult, Progress } from './analysis.js';
+import { readDmesg, readJournal, type CommandOutcome } from './sources.js';
+import type { FromWorker, ToWorker } from './worker.js';
+
+export type { DiagnoseResult, SourceSummary, UnclassifiedPattern } from './analysis.js';
 
 export interface DiagnoseRequest {
   text?: string;
@@ -26,111 +31,159 @@ export interface DiagnoseRequest {
   maxEvidence: number;
   maxUnclassified: number;
   windowS: number;
+  /** Seconds the whole call may spend reading; default 30. */
+  deadlineS?: number;
   bootTimeMs?: number;
   now?: number;
-  /** Called per chunk read from a file. */
-  onProgress?: (p: { done: number; total: number; message: string }) => void;
+  onProgress?: Progress;
 }
 
-export interface SourceSummary {
-  name: string;
-  lines: number;
-  bytes: number;
-  matched_lines: number;
-  unclassified_lines: number;
-  first_seen: string | null;
-  last_seen: string | null;
-  notes: string[];
+export const DEFAULT_DEADLINE_S = 30;
+/** Lines from commands are sent to the worker in batches of about this many bytes. */
+const BATCH_BYTES = 256 * 1024;
+
+export async function diagnose(config: Config, req: DiagnoseRequest, signal?: AbortSignal): Promise<DiagnoseResult> {
+  const deadline = Date.now() + (req.deadlineS ?? DEFAULT_DEADLINE_S) * 1000;
+  const worker = new AnalysisWorker(signal, req.onProgress);
+  try {
+    const files = req.files.map((path, i) => ({ name: path, path, field: `files[${i}]` }));
+    if (req.jobLog) files.push({ name: `job:${req.jobLog.id}`, path: req.jobLog.path, field: 'job_id' });
+    await worker.request({ type: 'begin', plan: { text: req.text, files, maxBytes: req.maxBytes, deadline, maxEvidence: req.maxEvidence, bootTimeMs: req.bootTimeMs, now: req.now } }, 'ready');
+
+    const stream = async (name: string, read: (sink: (line: string) => void, timeoutMs: number) => Promise<CommandOutcome>) => {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        worker.post({ type: 'end', source: name, notes: ['not read: the deadline passed before this source was reached'], skipped: [{ bytes: 0, reason: 'deadline_s: the deadline passed before this source was reached' }] });
+        return;
+      }
+      let batch: string[] = [];
+      let size = 0;
+      const flush = () => {
+        if (!batch.length) return;
+        const data = Buffer.from(`${batch.join('\n')}\n`);
+        worker.post({ type: 'bytes', source: name, data }, [data.buffer as ArrayBuffer]);
+        batch = [];
+        size = 0;
+      };
+      const outcome = await read((line) => {
+        batch.push(line);
+        size += line.length + 1;
+        if (size >= BATCH_BYTES) flush();
+      }, Math.max(1000, remaining));
+      flush();
+      worker.post({ type: 'end', source: name, notes: outcome.notes, skipped: outcome.timedOut ? [{ bytes: 0, reason: 'deadline_s: the command was stopped; later lines were not read' }] : [] });
+    };
+    const journal = { since: req.since, until: req.until, boot: req.boot, maxLines: req.journalLines };
+    if (req.journalKernel) await stream('journal:kernel', (sink, t) => readJournal(config, { ...journal, kernel: true, units: [] }, sink, signal, t));
+    if (req.journalUnits.length) await stream(`journal:${req.journalUnits.join(',')}`, (sink, t) => readJournal(config, { ...journal, kernel: false, units: req.journalUnits }, sink, signal, t));
+    if (req.dmesg) await stream('dmesg', (sink, t) => readDmesg(config, sink, signal, t));
+
+    const done = await worker.request({ type: 'finish', options: { maxFindings: req.maxFindings, maxEvidence: req.maxEvidence, maxUnclassified: req.maxUnclassified, windowS: req.windowS } }, 'result');
+    return (done as Extract<FromWorker, { type: 'result' }>).result;
+  } finally {
+    await worker.close();
+  }
 }
 
-export interface UnclassifiedPattern {
-  pattern: string;
-  count: number;
-  first_seen: string | null;
-  last_seen: string | null;
-  sample: Evidence;
-}
+const running = new Set<Worker>();
+/** A worker kept after a diagnosis for the next one: loading the catalog and RE2 costs more than most logs. */
+let idle: Worker | null = null;
 
-export interface DiagnoseResult {
-  sources: SourceSummary[];
-  severity_counts: Record<Severity, number>;
-  findings: Finding[];
-  findings_omitted: { case: string; severity: Severity; count: number }[];
-  correlations: Correlation[];
-  unclassified: { lines: number; patterns: number; dropped_patterns: number; top: UnclassifiedPattern[] };
-}
-
-export async function diagnose(config: Config, req: DiagnoseRequest, signal?: AbortSignal, catalog: Catalog = loadCatalog()): Promise<DiagnoseResult> {
-  const now = req.now ?? (await referenceTime(req)) ?? Date.now();
-  const analyzer = new LineAnalyzer(catalog, { maxEvidence: req.maxEvidence, now, bootTimeMs: req.bootTimeMs });
-  const ingest = async (name: string, read: (sink: (line: string, no: number) => void) => Promise<ReadOutcome> | ReadOutcome): Promise<void> => {
-    const stats = analyzer.source(name);
-    const outcome = await read((line, no) => analyzer.feed(name, line, no));
-    stats.notes.push(...outcome.notes);
-  };
-
-  if (req.text !== undefined) await ingest('text', (sink) => readText(req.text!, sink));
-  const progress = (name: string) => (done: number, total: number) => req.onProgress?.({ done, total, message: `reading ${name}` });
-  for (const [i, path] of req.files.entries()) await ingest(path, (sink) => readFileTail(path, `files[${i}]`, req.maxBytes, sink, signal, progress(path)));
-  if (req.jobLog) await ingest(`job:${req.jobLog.id}`, (sink) => readFileTail(req.jobLog!.path, 'job_id', req.maxBytes, sink, signal, progress(req.jobLog!.id)));
-  const journal = { since: req.since, until: req.until, boot: req.boot, maxLines: req.journalLines };
-  if (req.journalKernel) await ingest('journal:kernel', (sink) => readJournal(config, { ...journal, kernel: true, units: [] }, sink, signal));
-  if (req.journalUnits.length) await ingest(`journal:${req.journalUnits.join(',')}`, (sink) => readJournal(config, { ...journal, kernel: false, units: req.journalUnits }, sink, signal));
-  if (req.dmesg) await ingest('dmesg', (sink) => readDmesg(config, sink, signal));
-
-  const { findings, correlations } = buildFindings([...analyzer.cases.values()], { maxEvidence: req.maxEvidence, windowS: req.windowS });
-  const severity_counts = Object.fromEntries(SEVERITIES.map((s) => [s, findings.filter((f) => f.severity === s).length])) as Record<Severity, number>;
-  const kept = findings.slice(0, req.maxFindings);
-  const keptIds = new Set(kept.map((f) => f.id));
-  // Links into the omitted tail would dangle: keep the ids, which the omitted list explains.
-  const patterns = [...analyzer.patterns].sort((a, b) => b[1].count - a[1].count);
-  return {
-    sources: analyzer.allSources().map((s) => ({
-      name: s.name,
-      lines: s.lines,
-      bytes: s.bytes,
-      matched_lines: s.matched_lines,
-      unclassified_lines: s.unclassified_lines,
-      first_seen: formatStamp({ ms: s.firstMs, mono: s.firstMono }),
-      last_seen: formatStamp({ ms: s.lastMs, mono: s.lastMono }),
-      notes: s.notes,
-    })),
-    severity_counts,
-    findings: kept,
-    findings_omitted: findings.filter((f) => !keptIds.has(f.id)).map((f) => ({ case: f.case, severity: f.severity, count: f.count })),
-    correlations: correlations.slice(0, 10),
-    unclassified: {
-      lines: analyzer.allSources().reduce((n, s) => n + s.unclassified_lines, 0),
-      patterns: analyzer.patterns.size,
-      dropped_patterns: analyzer.patternsDropped,
-      top: patterns.slice(0, req.maxUnclassified).map(([pattern, p]) => ({
-        pattern,
-        count: p.count,
-        first_seen: formatStamp({ ms: p.firstMs, mono: p.firstMono }),
-        last_seen: formatStamp({ ms: p.lastMs, mono: p.lastMono }),
-        sample: p.sample,
-      })),
-    },
-  };
+/** Analysis worker threads busy or being stopped now (the one idle worker kept warm is not counted). */
+export function runningAnalyses(): number {
+  return running.size - (idle ? 1 : 0);
 }
 
 /**
- * The latest dated line at either end of the text and files: year-less lines (PyTorch, vLLM,
- * syslog) from an incident months ago then land in its year, not this one, and correlate with
- * the journal's dated lines.
+ * The worker of one diagnosis. Cancelling, or a worker that crashed, terminates the thread; after
+ * an answer or a refusal the worker is parked (unref'd) for the next diagnosis.
  */
-async function referenceTime(req: DiagnoseRequest): Promise<number | undefined> {
-  const ENDS = 64 * 1024;
-  const texts = [
-    ...(req.text !== undefined ? [req.text.length > 2 * ENDS ? `${req.text.slice(0, ENDS)}\n${req.text.slice(-ENDS)}` : req.text] : []),
-    ...(await Promise.all([...req.files, ...(req.jobLog ? [req.jobLog.path] : [])].map((f) => readEnds(f, ENDS)))),
-  ];
-  let latest: number | undefined;
-  for (const text of texts) {
-    for (const line of text.split('\n')) {
-      const ms = datedMs(line);
-      if (ms !== undefined && (latest === undefined || ms > latest)) latest = ms;
+class AnalysisWorker {
+  private readonly worker: Worker;
+  private failure: Error | null = null;
+  private terminated = false;
+  /** The worker finished its last message (an answer or a refusal): it can serve the next diagnosis. */
+  private settled = false;
+  private waiting: { type: string; resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null = null;
+  private readonly onAbort = () => this.fail(new UserError('diagnose_logs was cancelled.'), true);
+  private readonly onMessage = (m: FromWorker) => {
+    if (m.type === 'progress') this.onProgress?.(m);
+    else if (m.type === 'error') {
+      this.settled = m.userError;
+      this.fail(m.userError ? new UserError(m.message, m.hint) : Object.assign(new Error(m.message), { stack: m.stack }), !m.userError);
+    } else if (this.waiting?.type === m.type) {
+      this.settled = m.type === 'result';
+      this.waiting.resolve(m);
     }
+  };
+  private readonly onError = (error: Error) => this.fail(error, true);
+  private readonly onExit = (code: number) => this.fail(new Error(`the log analysis worker exited (code ${code})`), true);
+
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    private readonly onProgress: Progress | undefined,
+  ) {
+    this.worker = idle ?? spawnWorker();
+    idle = null;
+    this.worker.ref();
+    this.worker.on('message', this.onMessage);
+    this.worker.on('error', this.onError);
+    this.worker.on('exit', this.onExit);
+    if (signal?.aborted) this.onAbort();
+    else signal?.addEventListener('abort', this.onAbort, { once: true });
   }
-  return latest;
+
+  post(message: ToWorker, transfer?: ArrayBuffer[]): void {
+    if (this.failure) throw this.failure;
+    this.worker.postMessage(message, transfer);
+  }
+
+  /** Send a message and wait for the worker's reply of the given type (or its failure). */
+  async request(message: ToWorker, reply: FromWorker['type']): Promise<FromWorker> {
+    this.post(message);
+    const m = await new Promise<FromWorker>((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      this.waiting = { type: reply, resolve, reject };
+    });
+    this.waiting = null;
+    return m;
+  }
+
+  private fail(error: Error, terminate: boolean): void {
+    if (terminate && !this.terminated) {
+      this.terminated = true;
+      void this.worker.terminate();
+    }
+    if (this.failure) return;
+    this.failure = error;
+    this.waiting?.reject(error);
+  }
+
+  async close(): Promise<void> {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.worker.off('message', this.onMessage);
+    this.worker.off('error', this.onError);
+    this.worker.off('exit', this.onExit);
+    if (!this.terminated && this.settled && idle === null) {
+      this.worker.unref();
+      idle = this.worker;
+      return;
+    }
+    if (!this.terminated) await this.worker.terminate();
+  }
+}
+
+function spawnWorker(): Worker {
+  const here = import.meta.url;
+  const worker = here.endsWith('.ts')
+    ? new Worker(new URL('./worker-from-source.mjs', here), { workerData: { entry: new URL('./worker.ts', here).href } })
+    : new Worker(new URL('./worker.js', here));
+  running.add(worker);
+  worker.on('exit', () => {
+    running.delete(worker);
+    if (idle === worker) idle = null;
+  });
+  // A parked worker that fails is dropped; a busy one reports through its session's listener.
+  worker.on('error', () => {});
+  return worker;
 }

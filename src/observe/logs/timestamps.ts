@@ -34,6 +34,8 @@ export function parseTimestamp(line: string, now: number): Stamp {
   const c = line.charCodeAt(0);
   // Cheap dispatch on the first character: most lines are tested against one or two patterns.
   if (c === 91 /* [ */ || (c >= 48 && c <= 57)) {
+    const fast = plainIsoMs(line);
+    if (fast !== undefined) return { ms: fast };
     let m = ISO.exec(line);
     if (m) return { ms: isoMs(m) };
     if (c === 91) {
@@ -60,6 +62,48 @@ export function parseTimestamp(line: string, now: number): Stamp {
   return {};
 }
 
+/**
+ * The common ISO form `YYYY-MM-DD[T ]HH:MM:SS[,.]fff` (optionally in brackets) without a zone,
+ * read by character codes: Python logging, vLLM and many services print it on every line.
+ * Anything else (zones, other shapes) is left to the ISO regex.
+ */
+function plainIsoMs(line: string): number | undefined {
+  const p = line.charCodeAt(0) === 91 ? 1 : 0;
+  const at = (k: number) => line.charCodeAt(p + k) - 48;
+  const two = (k: number) => {
+    const a = at(k);
+    const b = at(k + 1);
+    return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+  };
+  const y1 = two(0);
+  const y2 = two(2);
+  const mo = two(5);
+  const d = two(8);
+  const h = two(11);
+  const mi = two(14);
+  const s = two(17);
+  const sep = line.charCodeAt(p + 10);
+  if (y1 < 0 || y2 < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) return undefined;
+  if (line.charCodeAt(p + 4) !== 45 || line.charCodeAt(p + 7) !== 45 || (sep !== 84 && sep !== 32) || line.charCodeAt(p + 13) !== 58 || line.charCodeAt(p + 16) !== 58) return undefined;
+  let k = p + 19;
+  let ms = 0;
+  const dot = line.charCodeAt(k);
+  if (dot === 44 || dot === 46) {
+    let scale = 100;
+    for (k++; k < line.length; k++) {
+      const digit = line.charCodeAt(k) - 48;
+      if (digit < 0 || digit > 9) break;
+      ms += digit * scale;
+      scale /= 10;
+    }
+  }
+  if (p === 1 && line.charCodeAt(k) === 93) k++;
+  const next = line.charCodeAt(k);
+  // A zone follows (Z, +hh:mm): the regex handles it; anything but whitespace or the end is not this form.
+  if (!(k >= line.length || next === 32 || next === 9)) return undefined;
+  return localMs(y1 * 100 + y2, mo - 1, d, h, mi, s) + ms;
+}
+
 /** The time of a line in a format that carries its year (ISO forms, dmesg -T), else undefined. */
 export function datedMs(line: string): number | undefined {
   const iso = ISO.exec(line);
@@ -72,7 +116,7 @@ function isoMs(m: RegExpExecArray): number {
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
   const ms = m[7] ? Number(`0.${m[7]}`) * 1000 : 0;
   const zone = m[8];
-  if (!zone) return new Date(y, mo - 1, d, h, mi, s).getTime() + ms;
+  if (!zone) return localMs(y, mo - 1, d, h, mi, s) + ms;
   const utc = Date.UTC(y, mo - 1, d, h, mi, s) + ms;
   if (zone === 'Z') return utc;
   const sign = zone[0] === '-' ? -1 : 1;
@@ -86,8 +130,23 @@ function withoutYear(now: number, month: number, day: number, m: RegExpExecArray
   const frac = m[hourIndex + 3];
   const ms = frac ? Number(`0.${frac}`) * 1000 : 0;
   const year = new Date(now).getFullYear();
-  const t = new Date(year, month, day, h, mi, s).getTime() + ms;
-  return t > now + 86_400_000 ? new Date(year - 1, month, day, h, mi, s).getTime() + ms : t;
+  const t = localMs(year, month, day, h, mi, s) + ms;
+  return t > now + 86_400_000 ? localMs(year - 1, month, day, h, mi, s) + ms : t;
+}
+
+/** UTC offsets of local hours seen so far: `new Date(y, m, d, ...)` costs a time-zone lookup per call. */
+const localOffsets = new Map<number, number>();
+
+/** `new Date(y, month, d, h, mi, s).getTime()`, with the zone offset looked up once per hour of the log. */
+function localMs(y: number, month: number, d: number, h: number, mi: number, s: number): number {
+  const key = ((y * 12 + month) * 32 + d) * 24 + h;
+  let offset = localOffsets.get(key);
+  if (offset === undefined) {
+    offset = new Date(y, month, d, h).getTime() - Date.UTC(y, month, d, h);
+    if (localOffsets.size > 10_000) localOffsets.clear();
+    localOffsets.set(key, offset);
+  }
+  return Date.UTC(y, month, d, h, mi, s) + offset;
 }
 
 /** How a stamp is shown: ISO for wall-clock times, `boot+Ns` for kernel seconds since boot. */

@@ -28,9 +28,16 @@ export function checkMetricsUrl(raw: string, allowedHosts: string[]): URL {
 
 export async function fetchMetrics(url: URL, options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal }): Promise<string> {
   const signals = [AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])];
+  const signal = AbortSignal.any(signals);
+  const get = () => fetch(url, { redirect: 'manual', signal, headers: { Accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' } });
   let response: Response;
   try {
-    response = await fetch(url, { redirect: 'manual', signal: AbortSignal.any(signals), headers: { Accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' } });
+    response = await get().catch((error: unknown) => {
+      // fetch reuses pooled keep-alive connections, and the server may close one just as it is
+      // reused: the GET never reached it, so one retry on a fresh connection is safe.
+      if (!isStaleConnection(error) || signal.aborted) throw error;
+      return get();
+    });
   } catch (error) {
     throw fetchError(url, error, options.timeoutMs);
   }
@@ -62,6 +69,11 @@ export async function fetchMetrics(url: URL, options: { timeoutMs: number; maxBy
     throw fetchError(url, error, options.timeoutMs);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+function isStaleConnection(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } }).cause?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
 }
 
 function fetchError(url: URL, error: unknown, timeoutMs: number): UserError {

@@ -37,8 +37,12 @@ export function hasVllm(result: ParseResult): boolean {
 }
 
 export function buildVllmView(later: ParseResult, earlier: ParseResult | null, seconds: number | undefined, qs: number[]): VllmModelView[] {
+  // Models are the model_name values the scrape carries. Series without the label (info gauges such
+  // as vllm:cache_config_info) describe the server, not a model: they make no model of their own,
+  // unless no series names a model at all (an old vLLM without the label).
   const models = new Set<string>();
-  for (const [name, f] of later.families) if (name.startsWith('vllm:')) for (const s of f.samples) models.add(s.labels.model_name ?? '');
+  for (const [name, f] of later.families) if (name.startsWith('vllm:')) for (const s of f.samples) if (s.labels.model_name !== undefined) models.add(s.labels.model_name);
+  if (models.size === 0) models.add('');
   return [...models].sort().map((model) => {
     const window = earlier ? 'interval' : 'since_start';
     const latency: Record<string, HistogramWindow | null> = {};
@@ -84,6 +88,14 @@ function vllmFlags(v: VllmModelView): string[] {
   if (v.preemptions.increase) flags.push(`${v.preemptions.increase} preemption(s) in the window (${v.preemptions.rate_per_s}/s): the KV cache is too small for the load`);
   else if (v.window === 'since_start' && v.preemptions.total) flags.push(`${v.preemptions.total} preemption(s) since start (scrape twice with interval_s for the current rate)`);
   if (v.requests_waiting && v.requests_waiting > 0) flags.push(`${v.requests_waiting} request(s) waiting with ${v.requests_running ?? '?'} running`);
+  // Every request's time to first token is part of its end-to-end latency: a mean TTFT above the
+  // mean e2e latency cannot come from one consistent window (counters from different processes or
+  // restarts, a proxy merging scrapes, a histogram reset between the two families).
+  const ttftMean = v.latency_s.ttft?.mean ?? null;
+  const e2eMean = v.latency_s.e2e?.mean ?? null;
+  if (ttftMean !== null && e2eMean !== null && v.latency_s.ttft!.count > 0 && v.latency_s.e2e!.count > 0 && ttftMean > e2eMean * 1.001) {
+    flags.push(`inconsistent scrape: mean time to first token ${round(ttftMean)}s exceeds mean end-to-end latency ${round(e2eMean)}s, which no request can have; the latency figures of this scrape are not trustworthy (check for restarts, several engines behind one endpoint, or a proxy)`);
+  }
   const p50 = (key: string) => v.latency_s[key]?.quantiles.find((q) => q.q === 0.5)?.value ?? null;
   const queue = p50('queue');
   const ttft = p50('ttft');

@@ -22,6 +22,7 @@ import { schedulerRegistry } from '../registry.js';
 import { describeAttached, opsMatches, readSchedExt } from '../sysfs.js';
 import type { MetricParser } from './metrics.js';
 import type { Arm, ArmLabel, BenchmarkPlan } from './plan.js';
+import type { AdaptiveSummary } from './adaptive.js';
 
 export interface RunRecord {
   arm: ArmLabel;
@@ -32,6 +33,8 @@ export interface RunRecord {
   metrics: Record<string, number>;
   note: string | null;
   execution_id: string | null;
+  /** Adaptive mode: the trial the run belongs to. */
+  trial: number | null;
 }
 
 export interface ArmResult {
@@ -57,34 +60,75 @@ export interface BenchmarkResult {
   verdict: Comparison['verdict'] | null;
   runs: RunRecord[];
   missing: string[];
+  /** The adaptive mode's search: trials, why it stopped, the best config. */
+  adaptive?: AdaptiveSummary;
 }
 
 export async function runBenchmark(runtime: Runtime, job: JobContext, plan: BenchmarkPlan): Promise<BenchmarkResult> {
   const { input } = plan;
-  const order: ArmLabel[] = [];
-  for (let i = 0; i < input.repeats; i++) {
-    const pair = plan.arms.map((a) => a.label);
-    order.push(...(i % 2 === 0 ? pair : [...pair].reverse()));
-  }
+  const order = counterbalanced(plan.arms.map((a) => a.label), input.repeats);
   const total = input.warmup * plan.arms.length + order.length;
   const runs: RunRecord[] = [];
-  const missing = plan.time ? [] : ['user/sys CPU and max RSS: GNU time is not installed (apt-get install time); only wall time and output metrics are measured'];
   let done = 0;
   const step = (message: string) => job.progress({ done: done++, total, message });
 
   for (let w = 0; w < input.warmup; w++) {
     for (const arm of plan.arms) {
       step(`warmup ${w + 1}, arm ${arm.label}`);
-      const r = await runOnce(runtime, job, plan, arm);
-      job.log(`[tuneloop] warmup ${w + 1} arm ${arm.label}: ${r.note ?? `${r.status}, wall ${r.metrics.wall_s ?? '?'} s`}`);
-      if (job.signal.aborted) throw new Error('canceled');
+      await runWarmup(runtime, job, plan, arm, w);
     }
   }
-  const counters: Record<ArmLabel, number> = { A: 0, B: 0 };
+  await runMeasured(runtime, job, plan, plan.arms, order, runs, step);
+
+  const arms = plan.arms.map((arm) => armResult(arm, runs.filter((r) => r.arm === arm.label), plan.primary));
+  const values = (label: ArmLabel) => runs.filter((r) => r.arm === label && r.status === 'ok').map((r) => r.metrics[plan.primary]);
+  const comparison = plan.arms.length === 2 ? compare(values('A'), values('B'), plan.direction, { metric: plan.primary, alpha: input.alpha }) : null;
+  job.progress({ done: total, total, message: comparison?.verdict ?? 'done' });
+  return benchmarkResult(plan, { order, arms, comparison, runs });
+}
+
+/** The result both modes return: the plan's facts, what ran, and the comparison. */
+export function benchmarkResult(plan: BenchmarkPlan, r: Pick<BenchmarkResult, 'order' | 'arms' | 'comparison' | 'runs' | 'adaptive'>): BenchmarkResult {
+  return {
+    workload: plan.workload,
+    command: plan.argv,
+    primary_metric: plan.primary,
+    direction: plan.direction,
+    domain: plan.domain,
+    warmup: plan.input.warmup,
+    repeats: plan.input.repeats,
+    order: r.order,
+    arms: r.arms,
+    comparison: r.comparison,
+    verdict: r.comparison?.verdict ?? null,
+    runs: r.runs,
+    missing: missingMeasurements(plan),
+    ...(r.adaptive && { adaptive: r.adaptive }),
+  };
+}
+
+/** What this host cannot measure. */
+function missingMeasurements(plan: BenchmarkPlan): string[] {
+  return plan.time ? [] : ['user/sys CPU and max RSS: GNU time is not installed (apt-get install time); only wall time and output metrics are measured'];
+}
+
+/** One unrecorded run: the same procedure as a measured one, nothing kept. */
+export async function runWarmup(runtime: Runtime, job: JobContext, plan: BenchmarkPlan, arm: Arm, index: number): Promise<void> {
+  const r = await runOnce(runtime, job, plan, arm);
+  job.log(`[tuneloop] warmup ${index + 1} arm ${arm.label}: ${r.note ?? `${r.status}, wall ${r.metrics.wall_s ?? '?'} s`}`);
+  if (job.signal.aborted) throw new Error('canceled');
+}
+
+/**
+ * Run `order` (arm labels) once each, recording every run in history and in `runs`. Indexes count
+ * per arm across calls (the adaptive mode calls this once per trial).
+ */
+export async function runMeasured(runtime: Runtime, job: JobContext, plan: BenchmarkPlan, arms: Arm[], order: ArmLabel[], runs: RunRecord[], step: (message: string) => void, trial: number | null = null): Promise<RunRecord[]> {
+  const added: RunRecord[] = [];
   for (const label of order) {
-    const arm = plan.arms.find((a) => a.label === label)!;
-    const index = counters[label]++;
-    step(`run ${index + 1}/${input.repeats}, arm ${label}`);
+    const arm = arms.find((a) => a.label === label)!;
+    const index = runs.filter((r) => r.arm === label).length;
+    step(`run ${index + 1}, arm ${label}${trial !== null ? ` (trial ${trial})` : ''}`);
     const r = await runOnce(runtime, job, plan, arm);
     const run = recordRun(runtime.store, {
       domain: plan.domain,
@@ -93,35 +137,25 @@ export async function runBenchmark(runtime: Runtime, job: JobContext, plan: Benc
       metrics: r.metrics,
       primary_metric: plan.primary,
       direction: plan.direction,
-      context: { tool: 'benchmark_workload', arm: label, index, exit_code: r.exitCode, command: plan.argv, execution_id: r.executionId },
+      context: { tool: 'benchmark_workload', arm: label, index, exit_code: r.exitCode, command: plan.argv, execution_id: r.executionId, ...(trial !== null && { trial }) },
       status: r.status,
       job_id: job.id,
       notes: r.note,
     });
-    runs.push({ arm: label, index, status: r.status, run_id: run.id, exit_code: r.exitCode, metrics: r.metrics, note: r.note, execution_id: r.executionId });
+    const record: RunRecord = { arm: label, index, status: r.status, run_id: run.id, exit_code: r.exitCode, metrics: r.metrics, note: r.note, execution_id: r.executionId, trial };
+    runs.push(record);
+    added.push(record);
     job.log(`[tuneloop] run ${index + 1} arm ${label}: ${r.status}, ${plan.primary}=${r.metrics[plan.primary] ?? 'n/a'}${r.note ? ` (${r.note})` : ''}`);
     if (job.signal.aborted) throw new Error('canceled');
   }
+  return added;
+}
 
-  const arms = plan.arms.map((arm) => armResult(arm, runs.filter((r) => r.arm === arm.label), plan.primary));
-  const values = (label: ArmLabel) => runs.filter((r) => r.arm === label && r.status === 'ok').map((r) => r.metrics[plan.primary]);
-  const comparison = plan.arms.length === 2 ? compare(values('A'), values('B'), plan.direction, { metric: plan.primary, alpha: input.alpha }) : null;
-  job.progress({ done: total, total, message: comparison?.verdict ?? 'done' });
-  return {
-    workload: plan.workload,
-    command: plan.argv,
-    primary_metric: plan.primary,
-    direction: plan.direction,
-    domain: plan.domain,
-    warmup: input.warmup,
-    repeats: input.repeats,
-    order,
-    arms,
-    comparison,
-    verdict: comparison?.verdict ?? null,
-    runs,
-    missing,
-  };
+/** Counterbalanced pairs: A B, B A, A B, ... (see the header). */
+export function counterbalanced(labels: ArmLabel[], repeats: number): ArmLabel[] {
+  const order: ArmLabel[] = [];
+  for (let i = 0; i < repeats; i++) order.push(...(i % 2 === 0 ? labels : [...labels].reverse()));
+  return order;
 }
 
 interface OneRun {
@@ -212,7 +246,7 @@ function runStatus(r: ExecResult): RunStatus {
   return r.ok ? 'ok' : 'failed';
 }
 
-function armResult(arm: Arm, runs: RunRecord[], primary: string): ArmResult {
+export function armResult(arm: Arm, runs: RunRecord[], primary: string): ArmResult {
   const ok = runs.filter((r) => r.status === 'ok');
   const names = [...new Set(ok.flatMap((r) => Object.keys(r.metrics)))].sort();
   return {

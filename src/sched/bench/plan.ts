@@ -33,6 +33,10 @@ export interface BenchmarkInput {
   direction?: Direction;
   alpha: number;
   sample_ms: number;
+  /** Adaptive mode (adaptive.ts): how many flag configs the suggester may propose. */
+  adaptive_budget?: number;
+  adaptive_variables?: string[];
+  adaptive_seed: number;
 }
 
 export type ArmLabel = 'A' | 'B';
