@@ -12,8 +12,10 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchFigure[]> 
   diagnose: () => import('./diagnose.bench.js'),
   'nccl-parser': () => import('./nccl-parser.bench.js'),
   suggest: () => import('./suggest.bench.js'),
+  'nccl-adaptive': () => import('./nccl-adaptive.bench.js'),
   'triton-verify': () => import('./triton-verify.bench.js'),
   sched: () => import('./sched.bench.js'),
+  contain: () => import('./contain.bench.js'),
 };
 
 const filters = process.argv.slice(2);

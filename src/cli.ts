@@ -16,7 +16,7 @@ import { SERVER_VERSION } from './version.js';
 const USAGE = `tuneloop ${SERVER_VERSION}: an MCP server for tuning real systems
 
 Usage:
-  tuneloop [serve] [--toolsets a,b] [--read-only] [--home DIR]
+  tuneloop [serve] [--toolsets a,b] [--read-only] [--home DIR] [--keep-jobs]
   tuneloop call TOOL ['{"json": "arguments"}'] [--no-follow] [--timeout S]
   tuneloop tools [--json] [--toolsets a,b] [--read-only]
   tuneloop doctor [--json]
@@ -34,6 +34,7 @@ const OPTIONS = {
   home: { type: 'string' },
   json: { type: 'boolean' },
   'no-follow': { type: 'boolean' },
+  'keep-jobs': { type: 'boolean' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -61,7 +62,7 @@ async function main(argv: string[]): Promise<number | 'serving'> {
   switch (command) {
     case 'serve': {
       const { serve } = await import('./cli/serve.js');
-      await serve(loadConfig(flags));
+      await serve(loadConfig(flags), { keepJobs: Boolean(values['keep-jobs']) });
       return 'serving';
     }
     case 'call': {
@@ -88,6 +89,12 @@ function print(text: string): number {
   process.stdout.write(`${text}\n`);
   return 0;
 }
+
+// `tuneloop tools --json | head`: a reader that leaves early is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -3,13 +3,12 @@
  * signals): cli.ts does that, and tests link this server to a client in memory.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from './core/config.js';
-import { formatErrorText, isUserError } from './core/errors.js';
+import { boundErrorText, formatErrorText, isUserError } from './core/errors.js';
 import { createRuntime, type Runtime } from './core/runtime.js';
-import { describeBug } from './core/log.js';
-import type { ToolContext, ToolDefinition } from './core/tool.js';
+import type { ToolDefinition } from './core/tool.js';
+import { registerTool } from './server-tools.js';
 import { allTools } from './tools.js';
 import { allMigrations } from './migrations.js';
 import { registerResources } from './mcp/resources.js';
@@ -48,9 +47,9 @@ export function createServer(config: Config): TuneloopServer {
   });
   const tools = selectTools(config);
   for (const tool of tools) registerTool(server, runtime, tool);
-  memoizeToolList(server);
   registerResources(server, runtime);
   registerPrompts(server, tools.map((t) => t.name));
+  plainProtocolErrors(server);
   return {
     server,
     runtime,
@@ -62,68 +61,28 @@ export function createServer(config: Config): TuneloopServer {
 }
 
 /**
- * The SDK converts every tool's zod schemas to JSON Schema on each tools/list (~40 ms for our
- * tools). Our tool set never changes after start-up, so the first answer is kept and reused.
- * The handler map is SDK-internal: when it is not where we expect, the SDK's own handler stays.
+ * JSON-RPC errors (resources/read of an unknown URI, prompts/get of an unknown prompt ...) carry
+ * their text once. McpError's message already starts with "MCP error -32602: " and the client's
+ * McpError adds it again ("MCP error -32602: MCP error -32602: Resource x not found"), so the wire
+ * gets the bare message. A UserError from a handler (no such job) is the caller's to fix: invalid
+ * params, with its remedy. The handler map is SDK-internal: when it is not there, nothing changes.
  */
-function memoizeToolList(server: McpServer): void {
+function plainProtocolErrors(server: McpServer): void {
   const handlers = (server.server as unknown as { _requestHandlers?: Map<string, (...args: unknown[]) => Promise<unknown>> })._requestHandlers;
-  const original = handlers?.get('tools/list');
-  if (!handlers || !original) return;
-  let answer: Promise<unknown> | undefined;
-  handlers.set('tools/list', (...args) => {
-    answer ??= original(...args).catch((error: unknown) => {
-      answer = undefined;
-      throw error;
+  if (!handlers) return;
+  for (const [method, handler] of handlers) {
+    handlers.set(method, async (...args) => {
+      try {
+        return await handler(...args);
+      } catch (error) {
+        throw plainError(error);
+      }
     });
-    return answer;
-  });
+  }
 }
 
-/** Register one tool: strict input, structured output, UserErrors as isError results with their remedy. */
-export function registerTool(server: McpServer, runtime: Runtime, tool: ToolDefinition): void {
-  const shape = tool.input.shape;
-  const input = z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `Unknown argument(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; ${tool.name} takes: ${Object.keys(shape).join(', ') || 'no arguments'}`
-        : undefined,
-  });
-  server.registerTool(
-    tool.name,
-    {
-      title: tool.title,
-      description: tool.description,
-      inputSchema: input,
-      outputSchema: tool.output,
-      annotations: { title: tool.title, ...tool.annotations },
-    },
-    async (args: unknown, extra): Promise<CallToolResult> => {
-      const progressToken = extra._meta?.progressToken;
-      let lastProgress = 0;
-      const ctx: ToolContext = {
-        runtime,
-        signal: extra.signal,
-        reportProgress(p) {
-          if (progressToken === undefined) return;
-          const now = Date.now();
-          if (now - lastProgress < 250) return;
-          lastProgress = now;
-          extra
-            .sendNotification({
-              method: 'notifications/progress',
-              params: { progressToken, progress: p.done ?? 0, total: p.total, message: p.message },
-            })
-            .catch(() => {});
-        },
-      };
-      try {
-        const result = await tool.handler(args as never, ctx);
-        return { content: [{ type: 'text', text: tool.summarize(result) }], structuredContent: result };
-      } catch (error) {
-        if (!isUserError(error)) runtime.log('error', `${tool.name} failed: ${describeBug(error)}`);
-        return { isError: true, content: [{ type: 'text', text: formatErrorText(error) }] };
-      }
-    },
-  );
+function plainError(error: unknown): unknown {
+  if (error instanceof McpError) return Object.assign(new Error(boundErrorText(error.message.replace(/^MCP error -?\d+: /, ''))), { code: error.code, data: error.data });
+  if (isUserError(error)) return Object.assign(new Error(formatErrorText(error)), { code: ErrorCode.InvalidParams });
+  return error;
 }

@@ -8,16 +8,25 @@ export async function doctor(config: Config, json: boolean): Promise<number> {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
   }
+  const lines: string[] = [];
+  // One check can serve several toolsets (nvidia-smi: observe and nccl): shown under each, counted once.
+  const checks = new Map<string, boolean>();
+  const firstShown = new Map<string, string>();
   let toolset = '';
   for (const r of rows) {
     if (r.toolset !== toolset) {
+      if (toolset) lines.push('');
       toolset = r.toolset;
-      process.stdout.write(`\n[${toolset}]\n`);
+      lines.push(`[${toolset}]`);
     }
-    process.stdout.write(`  ${r.ok ? 'ok     ' : 'MISSING'}  ${r.name}: ${r.detail}  (${r.enables})\n`);
-    if (!r.ok && r.remedy) process.stdout.write(`           remedy: ${r.remedy}\n`);
+    const seenIn = firstShown.get(r.name);
+    if (!seenIn) firstShown.set(r.name, r.toolset);
+    checks.set(r.name, (checks.get(r.name) ?? true) && r.ok);
+    lines.push(`  ${r.ok ? 'ok     ' : 'MISSING'}  ${r.name}: ${r.detail}  (${r.enables})`);
+    if (!r.ok && r.remedy) lines.push(`           remedy: ${seenIn ? `see [${seenIn}]` : r.remedy}`);
   }
-  const missing = rows.filter((r) => !r.ok).length;
-  process.stdout.write(`\n${rows.length - missing} of ${rows.length} checks pass.\n`);
+  const passing = [...checks.values()].filter(Boolean).length;
+  lines.push('', `${passing} of ${checks.size} checks pass.`);
+  process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -1,8 +1,8 @@
 /** `tuneloop tools`: the registered tools, from the same definitions the server registers. */
-import { z } from 'zod';
 import type { Config } from '../core/config.js';
 import type { ToolDefinition } from '../core/tool.js';
 import { selectTools } from '../server.js';
+import { toolListing } from '../server-tools.js';
 
 /** The first sentence of a description: the tool's one-line purpose. */
 export function purpose(tool: ToolDefinition): string {
@@ -19,15 +19,8 @@ export function kindOf(tool: ToolDefinition): string {
 export function listTools(config: Config, json: boolean): number {
   const tools = selectTools(config);
   if (json) {
-    const out = tools.map((t) => ({
-      name: t.name,
-      toolset: t.toolset,
-      title: t.title,
-      description: t.description,
-      annotations: t.annotations,
-      inputSchema: z.toJSONSchema(t.input, { io: 'input' }),
-      outputSchema: z.toJSONSchema(t.output, { io: 'output' }),
-    }));
+    // Exactly what tools/list serves, plus the toolset.
+    const out = tools.map((t) => ({ ...toolListing(t), toolset: t.toolset }));
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return 0;
   }

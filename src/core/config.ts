@@ -1,6 +1,8 @@
 import { homedir } from 'node:os';
 import { join, resolve, delimiter } from 'node:path';
 import { UserError } from './errors.js';
+import { CONTAINMENT_PREFERENCES, type ContainmentPreference } from './contain.js';
+import { SANDBOX_PREFERENCES, type SandboxPreference } from './sandbox.js';
 
 /** Toolsets, each declared once. `jobs` is always on: every job-starting tool needs it. */
 export const TOOLSETS = ['observe', 'sched', 'nccl', 'triton', 'history', 'jobs'] as const;
@@ -41,6 +43,10 @@ export interface Config {
   vmCache: string;
   /** The kernel source tarball `tuneloop vm build` builds from (TUNELOOP_VM_KERNEL_SOURCE). */
   vmKernelSource: string;
+  /** Cap on how children are contained (TUNELOOP_CONTAINMENT: auto = best available, pidns, pgroup). */
+  containment: ContainmentPreference;
+  /** Cap on sandbox isolation for untrusted code (TUNELOOP_SANDBOX: auto = bwrap, unshare, none). */
+  sandbox: SandboxPreference;
 }
 
 export interface ConfigFlags {
@@ -68,6 +74,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     schedLibexec: resolve(env.TUNELOOP_SCHED_LIBEXEC || '/usr/local/libexec/tuneloop'),
     vmCache: resolve(env.TUNELOOP_VM_CACHE || join(home, 'cache', 'vm')),
     vmKernelSource: resolve(env.TUNELOOP_VM_KERNEL_SOURCE || '/usr/src/linux-source-6.12.tar.xz'),
+    containment: parseChoice('TUNELOOP_CONTAINMENT', env.TUNELOOP_CONTAINMENT, CONTAINMENT_PREFERENCES),
+    sandbox: parseChoice('TUNELOOP_SANDBOX', env.TUNELOOP_SANDBOX, SANDBOX_PREFERENCES),
   };
 }
 
@@ -98,6 +106,12 @@ function parseBool(value: string | undefined, name: string): boolean {
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new UserError(`${name}="${value}" is not a boolean.`, `Set ${name} to 1/true or 0/false.`);
+}
+
+function parseChoice<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T {
+  if (value === undefined || value === '') return choices[0];
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new UserError(`${name}="${value}" is not one of ${choices.join(', ')}.`, `Set ${name} to ${choices.join(' or ')}, or leave it unset (${choices[0]}).`);
 }
 
 function splitPathList(value: string | undefined): string[] {

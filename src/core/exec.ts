@@ -1,25 +1,34 @@
 /**
- * The only place tuneloop starts child processes.
+ * The only place tuneloop starts child processes: execa 9 starts them, and tuneloop adds a thin layer.
  *
- * Why not execa: execa 9 (the last line for Node 20) kills only the direct child on timeout, and its
- * maxBuffer keeps the head of the output and drops the tail, which is where failures are printed.
- * Here every child:
- * - gets an argv array (no shell unless the caller passes one explicitly as argv[0]);
- * - runs in its own process group (detached => setsid), so timeout, cancel and shutdown signal the
- *   whole tree with kill(-pgid);
- * - has a timeout and an optional AbortSignal;
- * - has its output capped per stream, keeping the head and the tail;
- * - never inherits the server's stdout (the JSON-RPC channel);
- * - is registered with a reaper process that kills its group if the server dies without cleaning up
- *   (SIGKILL, OOM kill): see reaper.ts.
+ * execa: argv arrays (a shell only when the caller puts one in argv[0]), the environment merged over
+ * the server's (or alone), stdin input, the timeout and the cancelSignal (they decide *when* a child
+ * is stopped and set timedOut / isCanceled), spawn failures as results, exit code and signal, and
+ * its verbose log of every command on stderr under TUNELOOP_DEBUG.
+ * tuneloop, on top:
+ * - containment (contain.ts): the child is born in its own cgroup, PID namespace or process group,
+ *   and execa's stop (`subprocess.kill()`) is routed to the contained tree: the graceful signal to its
+ *   process group, SIGKILL to everything contained after killGraceMs. When the child exits, whatever
+ *   it left behind is killed. A sandbox (sandbox.ts) for untrusted code rides on the same path;
+ * - head-and-tail capture per stream (execa's maxBuffer keeps the head, then destroys the stream and
+ *   the child dies of SIGPIPE; failures are printed last), lines for progress parsing (split from the
+ *   same chunks: execa's line iterators would read each stream a second time), and a copy in the job
+ *   log, capped on disk (capture.ts);
+ * - the reaper (reaper.ts), for a server killed outright;
+ * - nothing on the server's stdout (the JSON-RPC channel): every stream is piped or ignored.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { registerGroup, unregisterGroup } from './reaper.js';
+import { CappedBuffer, CappedLogFile, LineSplitter } from './capture.js';
+import { Container, type ContainmentMode } from './contain.js';
+import type { Isolation, MemoryLimit, SandboxSpec } from './sandbox.js';
+
+export { containmentInfo, type ContainmentMode } from './contain.js';
+export { sandboxIsolation, type Isolation, type SandboxSpec } from './sandbox.js';
 
 export interface ExecOptions {
   cwd?: string;
@@ -29,7 +38,7 @@ export interface ExecOptions {
   replaceEnv?: boolean;
   /** Hard limit for the whole run. Required: nothing runs unbounded. */
   timeoutMs: number;
-  /** Abort = cancel: the process group is terminated and the result says `canceled`. */
+  /** Abort = cancel: the contained tree is terminated and the result says `canceled`. */
   signal?: AbortSignal;
   /** Bytes kept per stream (half head, half tail). Default 1 MiB. */
   maxOutputBytes?: number;
@@ -39,7 +48,7 @@ export interface ExecOptions {
   keepStdin?: boolean;
   /** Called for every complete output line as it arrives (progress parsing). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
-  /** Every byte of output is also appended to this file (job logs). */
+  /** Output is also appended to this file (job logs), capped on disk: head and tail kept, the cut marked. */
   logFile?: string;
   /** First signal on timeout/cancel/terminate; SIGKILL follows after killGraceMs. */
   killSignal?: NodeJS.Signals;
@@ -47,9 +56,16 @@ export interface ExecOptions {
   /**
    * Opt-in: measure the child's CPU time and peak memory. Node cannot read a child's rusage, so the
    * command runs under GNU time (this path, e.g. /usr/bin/time), which wait4()s it and writes the
-   * rusage to a file; the result carries it as `rusage`. GNU time reports CPU in 10 ms steps.
+   * rusage to its fd 3; the result carries it as `rusage`. GNU time reports CPU in 10 ms steps.
    */
   rusageWith?: string;
+  /**
+   * Run untrusted code: only what the spec binds is visible, no network, own PID namespace, bounded
+   * memory (sandbox.ts). The spec's env and cwd replace `env`/`replaceEnv`/`cwd`.
+   */
+  sandbox?: SandboxSpec;
+  /** A plain process group even where a cgroup or PID namespace is available (benchmarks of containment). */
+  uncontained?: boolean;
 }
 
 /** Resource usage of a child and the descendants it waited for (getrusage RUSAGE_CHILDREN). */
@@ -78,6 +94,12 @@ export interface ExecResult {
   spawnError?: string;
   /** With `rusageWith`: what GNU time measured; null when it could not (killed before it wrote). */
   rusage?: ResourceUsage | null;
+  /** How the child's process tree was contained (contain.ts). */
+  containment: ContainmentMode;
+  /** With `sandbox`: the isolation it actually got ('none' when the host offers neither bwrap nor unshare). */
+  isolation?: Isolation;
+  /** With `sandbox.memoryBytes`: how memory was bounded. */
+  memoryLimit?: MemoryLimit;
 }
 
 export interface Child {
@@ -86,7 +108,7 @@ export interface Child {
   /** Present only with keepStdin. */
   readonly stdin: Writable | null;
   readonly result: Promise<ExecResult>;
-  /** Signal the whole process group. */
+  /** Signal the child's process group (SIGKILL: everything contained). */
   signalGroup(signal: NodeJS.Signals): void;
   /** Send killSignal, wait killGraceMs, then SIGKILL; resolves with the final result. */
   terminate(signal?: NodeJS.Signals): Promise<ExecResult>;
@@ -94,7 +116,9 @@ export interface Child {
 
 const DEFAULT_MAX_OUTPUT = 1 << 20;
 const DEFAULT_GRACE_MS = 3000;
-const MAX_LINE = 64 * 1024;
+/** After the child exits, how long something it left may hold its pipes open (a process group cannot kill a setsid escapee). */
+const PIPE_LINGER_MS = 1000;
+const RUSAGE_MARK = 'tuneloop-rusage';
 
 const live = new Set<Child>();
 
@@ -105,155 +129,121 @@ export function runCommand(argv: string[], options: ExecOptions): Promise<ExecRe
 
 export function spawnChild(argv: string[], options: ExecOptions): Child {
   if (argv.length === 0 || !argv[0]) throw new Error('spawnChild: empty argv');
-  const rusageFile = options.rusageWith ? join(tmpdir(), `tuneloop-rusage-${process.pid}-${randomBytes(6).toString('hex')}`) : null;
-  const command = rusageFile ? [options.rusageWith!, '-q', '-f', `${RUSAGE_MARK} %U %S %M`, '-o', rusageFile, '--', ...argv] : argv;
   if (!(options.timeoutMs > 0)) throw new Error(`spawnChild: timeoutMs must be > 0, got ${options.timeoutMs}`);
-  const started = performance.now();
+  if (options.sandbox && (options.env || options.cwd || options.replaceEnv)) throw new Error('spawnChild: with a sandbox, give env and cwd in the sandbox spec');
   const grace = options.killGraceMs ?? DEFAULT_GRACE_MS;
   const firstSignal = options.killSignal ?? 'SIGTERM';
-  const stdout = new CappedBuffer(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT);
-  const stderr = new CappedBuffer(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT);
-  const log: WriteStream | null = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : null;
-  let timedOut = false;
-  let canceled = false;
-  let exited = false;
-  let killTimer: NodeJS.Timeout | undefined;
+  const rusageFd = options.rusageWith ? openRusageFile(options.logFile ? dirname(options.logFile) : tmpdir()) : null;
+  const command = options.rusageWith ? [options.rusageWith, '-q', '-f', `${RUSAGE_MARK} %U %S %M`, '-o', '/dev/fd/3', '--', ...argv] : argv;
+  const path = options.env && 'PATH' in options.env ? options.env.PATH : options.replaceEnv ? undefined : process.env.PATH;
+  const container = new Container(command, { sandbox: options.sandbox, uncontained: options.uncontained, path, cwd: options.cwd });
+  const sandboxed = container.launch;
 
-  let proc: ChildProcess;
-  let spawnError: string | undefined;
-  try {
-    proc = spawn(command[0], command.slice(1), {
-      cwd: options.cwd,
-      env: buildEnv(options),
+  const subprocess = container.spawn(() =>
+    execa(container.argv[0], container.argv.slice(1), {
+      cwd: sandboxed ? sandboxed.cwd : options.cwd,
+      env: sandboxed ? sandboxed.env : options.env,
+      extendEnv: !sandboxed && !options.replaceEnv,
+      // fd 3: GNU time's report file (execa passes a file descriptor through; its types list only 3-9).
+      stdio: [options.keepStdin || options.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(rusageFd !== null ? [rusageFd as 3] : [])],
+      input: options.input,
       detached: true,
-      stdio: [options.keepStdin || options.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs,
+      cancelSignal: options.signal,
+      killSignal: firstSignal,
+      forceKillAfterDelay: false, // escalation is ours: it must reach the whole tree
+      buffer: false,
+      reject: false,
+      cleanup: false,
+      verbose: process.env.TUNELOOP_DEBUG ? 'short' : 'none',
+    }),
+  );
+  const pid = subprocess.pid;
+  if (pid !== undefined) container.attach(pid);
+
+  let exited = false;
+  let terminated = false;
+  let escalation: NodeJS.Timeout | undefined;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (exited) return;
+    container.signal(signal);
+    if (signal !== 'SIGKILL' && !escalation) {
+      escalation = setTimeout(() => container.kill(), grace);
+      escalation.unref();
+    }
+  };
+  // execa stops a child (timeout, cancelSignal) through subprocess.kill(): route that to the contained tree.
+  subprocess.kill = ((signal?: unknown) => (stop(typeof signal === 'string' ? (signal as NodeJS.Signals) : firstSignal), true)) as typeof subprocess.kill;
+  subprocess.stdin?.on('error', () => {}); // EPIPE when the child exits before reading: not our failure.
+
+  const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  const captured = { stdout: new CappedBuffer(maxOutput), stderr: new CappedBuffer(maxOutput) };
+  const lines = { stdout: new LineSplitter(), stderr: new LineSplitter() };
+  const log = options.logFile ? new CappedLogFile(options.logFile) : null;
+  for (const name of ['stdout', 'stderr'] as const) {
+    subprocess[name]?.on('data', (chunk: Buffer) => {
+      captured[name].push(chunk);
+      log?.write(chunk);
+      if (options.onLine) for (const line of lines[name].push(chunk)) options.onLine(line, name);
     });
-  } catch (error) {
-    // spawn throws synchronously for some invalid arguments (e.g. a NUL byte in argv).
-    proc = undefined as unknown as ChildProcess;
-    spawnError = error instanceof Error ? error.message : String(error);
   }
-  const pid = proc?.pid;
-  if (pid !== undefined) registerGroup(pid);
 
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // ESRCH: already gone. EPERM: a member changed uid (sudo); the owner of that member must stop it.
-    }
-  };
-  const escalate = (signal: NodeJS.Signals): void => {
-    signalGroup(signal);
-    if (signal !== 'SIGKILL' && !killTimer) {
-      killTimer = setTimeout(() => signalGroup('SIGKILL'), grace);
-      killTimer.unref();
-    }
-  };
-
-  const result = new Promise<ExecResult>((resolveResult) => {
-    const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
-      if (timer) clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-      if (pid !== undefined) {
-        // Whatever the leader left behind in its group does not outlive it.
-        signalGroup('SIGKILL');
-        unregisterGroup(pid);
-      }
-      live.delete(child);
-      const done = (): void =>
-        resolveResult({
-          argv,
-          pid,
-          exitCode,
-          signal,
-          stdout: stdout.text(),
-          stderr: stderr.text(),
-          truncated: stdout.truncated || stderr.truncated,
-          timedOut,
-          canceled,
-          durationMs: Math.round(performance.now() - started),
-          ok: !spawnError && exitCode === 0 && !timedOut && !canceled,
-          spawnError,
-          ...(rusageFile ? { rusage: readRusage(rusageFile) } : {}),
-        });
-      if (log) log.end(done);
-      else done();
-    };
-
-    const onAbort = (): void => {
-      if (exited) return;
-      canceled = true;
-      escalate(firstSignal);
-    };
-    const timer = spawnError
-      ? undefined
-      : setTimeout(() => {
-          if (exited) return;
-          timedOut = true;
-          escalate(firstSignal);
-        }, options.timeoutMs);
-
-    if (spawnError) {
-      queueMicrotask(() => finish(null, null));
-      return;
-    }
-    if (options.signal?.aborted) queueMicrotask(onAbort);
-    else options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    const lines = { stdout: new LineSplitter(), stderr: new LineSplitter() };
-    const wire = (name: 'stdout' | 'stderr', sink: CappedBuffer): void => {
-      proc[name]!.on('data', (chunk: Buffer) => {
-        sink.push(chunk);
-        log?.write(chunk);
-        if (options.onLine) for (const line of lines[name].push(chunk)) options.onLine(line, name);
-      });
-    };
-    wire('stdout', stdout);
-    wire('stderr', stderr);
-
-    if (options.input !== undefined) proc.stdin!.end(options.input);
-    proc.stdin?.on('error', () => {}); // EPIPE when the child exits before reading: not our failure.
-
-    proc.on('error', (error) => {
-      spawnError = error.message;
-      exited = true;
-      finish(null, null);
-    });
-    let linger: NodeJS.Timeout | undefined;
-    proc.on('exit', () => {
-      exited = true;
-      // A grandchild may hold the pipes open: give it a moment, then close them; finish() kills the group.
-      linger = setTimeout(() => {
-        proc.stdout?.destroy();
-        proc.stderr?.destroy();
-      }, 1000);
-      linger.unref();
-    });
-    proc.on('close', (code, signal) => {
-      if (linger) clearTimeout(linger);
-      if (options.onLine) {
-        for (const name of ['stdout', 'stderr'] as const) {
-          const rest = lines[name].flush();
-          if (rest !== null) options.onLine(rest, name);
-        }
-      }
-      finish(code, signal);
-    });
+  let released: Promise<void> | undefined;
+  let linger: NodeJS.Timeout | undefined;
+  subprocess.on('exit', () => {
+    exited = true;
+    if (escalation) clearTimeout(escalation);
+    released = container.release();
+    // Only a process-group escapee can still hold the pipes: stop reading after a moment.
+    linger = setTimeout(() => subprocess.stdio.forEach((s) => s?.destroy()), PIPE_LINGER_MS);
+    linger.unref();
   });
+
+  async function collect(): Promise<ExecResult> {
+    const r = await subprocess;
+    if (linger) clearTimeout(linger);
+    await (released ?? container.release());
+    log?.close();
+    live.delete(child);
+    if (options.onLine) {
+      for (const name of ['stdout', 'stderr'] as const) {
+        const rest = lines[name].flush();
+        if (rest !== null) options.onLine(rest, name);
+      }
+    }
+    const spawnError = pid === undefined ? (r.originalMessage ?? r.shortMessage) : undefined;
+    const { exitCode, signal } = container.exitStatus(r.exitCode ?? null, (r.signal as NodeJS.Signals | undefined) ?? null);
+    const canceled = r.isCanceled || terminated;
+    return {
+      argv,
+      pid,
+      exitCode,
+      signal,
+      stdout: captured.stdout.text(),
+      stderr: captured.stderr.text(),
+      truncated: captured.stdout.truncated || captured.stderr.truncated,
+      timedOut: r.timedOut,
+      canceled,
+      durationMs: Math.round(r.durationMs),
+      ok: !spawnError && exitCode === 0 && !r.timedOut && !canceled,
+      spawnError,
+      ...(rusageFd !== null ? { rusage: readRusage(rusageFd) } : {}),
+      containment: container.mode,
+      ...(sandboxed ? { isolation: sandboxed.isolation, ...(options.sandbox?.memoryBytes !== undefined ? { memoryLimit: sandboxed.memoryLimit } : {}) } : {}),
+    };
+  }
+  const result = collect();
 
   const child: Child = {
     pid,
     argv,
-    stdin: options.keepStdin && proc ? proc.stdin : null,
+    stdin: options.keepStdin ? subprocess.stdin : null,
     result,
-    signalGroup,
+    signalGroup: (signal) => container.signal(signal),
     terminate(signal = firstSignal) {
       if (!exited) {
-        canceled = true;
-        escalate(signal);
+        terminated = true;
+        stop(signal);
       }
       return result;
     },
@@ -280,7 +270,7 @@ export async function terminateAllChildren(graceMs = 500): Promise<void> {
   }
 }
 
-/** Synchronous last resort for process 'exit': SIGKILL every group still registered. */
+/** Synchronous last resort for process 'exit': SIGKILL everything still contained. */
 export function killAllChildrenNow(): void {
   for (const c of live) c.signalGroup('SIGKILL');
 }
@@ -289,96 +279,25 @@ export function liveChildCount(): number {
   return live.size;
 }
 
-const RUSAGE_MARK = 'tuneloop-rusage';
+/**
+ * GNU time's report goes to a file that is unlinked as soon as it is open (Node's stdio pipes are
+ * sockets, which /dev/fd/3 cannot reopen): nothing is left on disk, even if the server is SIGKILLed.
+ */
+function openRusageFile(dir: string): number {
+  const path = join(dir, `.tuneloop-rusage-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const fd = openSync(path, 'w+', 0o600);
+  rmSync(path, { force: true });
+  return fd;
+}
 
-function readRusage(file: string): ResourceUsage | null {
+/** GNU time's line; the last one wins (the command inherits fd 3 and could write a forged line). */
+function readRusage(fd: number): ResourceUsage | null {
   try {
-    const m = new RegExp(`^${RUSAGE_MARK} ([\\d.]+) ([\\d.]+) (\\d+)$`, 'm').exec(readFileSync(file, 'utf8'));
+    const buffer = Buffer.alloc(16 * 1024);
+    const report = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
+    const m = [...report.matchAll(new RegExp(`^${RUSAGE_MARK} ([\\d.]+) ([\\d.]+) (\\d+)$`, 'gm'))].at(-1);
     return m ? { user_s: Number(m[1]), sys_s: Number(m[2]), max_rss_kib: Number(m[3]) } : null;
-  } catch {
-    return null;
   } finally {
-    rmSync(file, { force: true });
-  }
-}
-
-function buildEnv(options: ExecOptions): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = options.replaceEnv ? {} : { ...process.env };
-  for (const [key, value] of Object.entries(options.env ?? {})) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
-  return env;
-}
-
-/** Keeps the first and last `limit/2` bytes of a stream and counts what fell in between. */
-class CappedBuffer {
-  private readonly half: number;
-  private head: Buffer[] = [];
-  private headSize = 0;
-  private tail: Buffer[] = [];
-  private tailSize = 0;
-  private dropped = 0;
-
-  constructor(limit: number) {
-    this.half = Math.max(1, Math.floor(limit / 2));
-  }
-
-  get truncated(): boolean {
-    return this.dropped > 0;
-  }
-
-  push(chunk: Buffer): void {
-    if (this.headSize < this.half) {
-      const take = Math.min(this.half - this.headSize, chunk.length);
-      this.head.push(chunk.subarray(0, take));
-      this.headSize += take;
-      chunk = chunk.subarray(take);
-      if (chunk.length === 0) return;
-    }
-    this.tail.push(chunk);
-    this.tailSize += chunk.length;
-    while (this.tailSize > this.half) {
-      const excess = this.tailSize - this.half;
-      const first = this.tail[0];
-      if (first.length <= excess) {
-        this.tail.shift();
-        this.tailSize -= first.length;
-        this.dropped += first.length;
-      } else {
-        this.tail[0] = first.subarray(excess);
-        this.tailSize -= excess;
-        this.dropped += excess;
-      }
-    }
-  }
-
-  text(): string {
-    const head = Buffer.concat(this.head).toString('utf8');
-    const tail = Buffer.concat(this.tail).toString('utf8');
-    if (!this.dropped) return head + tail;
-    return `${head}\n[... ${this.dropped} bytes omitted by tuneloop ...]\n${tail}`;
-  }
-}
-
-/** Splits a byte stream into lines; a line longer than MAX_LINE is cut (the rest is still captured). */
-class LineSplitter {
-  private partial = '';
-
-  push(chunk: Buffer): string[] {
-    const text = this.partial + chunk.toString('utf8');
-    const parts = text.split('\n');
-    this.partial = parts.pop() ?? '';
-    if (this.partial.length > MAX_LINE) {
-      parts.push(this.partial.slice(0, MAX_LINE));
-      this.partial = '';
-    }
-    return parts.map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
-  }
-
-  flush(): string | null {
-    const rest = this.partial;
-    this.partial = '';
-    return rest ? rest : null;
+    closeSync(fd);
   }
 }

@@ -1,7 +1,7 @@
 /** The jobs toolset (always on): poll and cancel the jobs other tools start. */
 import { z } from 'zod';
 import { anyJobOutputSchema, MAX_WAIT_S } from './jobs.js';
-import { READ_ONLY, defineTool, summarizeJob } from './tool.js';
+import { READ_ONLY, defineTool, settleJob, summarizeJob } from './tool.js';
 
 const jobId = z.string().min(1).describe('The job_id a job-starting tool returned.');
 
@@ -11,7 +11,8 @@ export const jobStatusTool = defineTool({
   title: 'Job status',
   description:
     'Status of a job started by another tool, waiting up to wait_s for it to finish. ' +
-    'Jobs come from run_nccl_tests, nccl_sweep, benchmark_workload, build_scheduler, triton_verify and triton_profile; the answer has status, progress, the log tail, and the result once it has succeeded.',
+    'Jobs come from run_nccl_tests, nccl_sweep, benchmark_workload, build_scheduler, triton_verify and triton_profile; the answer has status, progress, the log tail, and the result once it has succeeded. ' +
+    'A job that failed, was canceled or was interrupted is answered as an error (the cause first), carrying the same structured view.',
   annotations: READ_ONLY,
   input: z.object({
     job_id: jobId,
@@ -19,7 +20,8 @@ export const jobStatusTool = defineTool({
   }),
   output: anyJobOutputSchema,
   async handler(args, ctx) {
-    return ctx.runtime.jobs.wait(args.job_id, args.wait_s, (p) => ctx.reportProgress(p), ctx.signal);
+    // The deferred answer of the tool that started the job: a job that failed is an error here too.
+    return settleJob(await ctx.runtime.jobs.wait(args.job_id, args.wait_s, (p) => ctx.reportProgress(p), ctx.signal));
   },
   summarize: (view) => summarizeJob(view, (r) => JSON.stringify(r).slice(0, 2000)),
 });
@@ -36,6 +38,8 @@ export const jobCancelTool = defineTool({
     return ctx.runtime.jobs.cancel(args.job_id);
   },
   summarize: (view) => summarizeJob(view, () => 'It finished before it could be canceled.'),
+  // Canceled, or already over: what was asked holds. Still running: the cancel did not take.
+  failure: (view) => (view.status === 'running' ? `Job ${view.job_id} is still running 5 s after the cancel request (its owner server may be busy); call job_cancel again or job_status.` : null),
 });
 
 export const jobTools = [jobStatusTool, jobCancelTool];

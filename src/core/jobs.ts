@@ -14,8 +14,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError, formatErrorText } from './errors.js';
+import { ActionFailed } from './failure.js';
 import type { Migration, Store } from './store.js';
 import { isProcessAlive, processStartTime, readTailText } from './proc.js';
+import { appendCappedLog } from './capture.js';
 import { describeBug, Logger } from './log.js';
 
 export const JOB_STATUSES = ['running', 'succeeded', 'failed', 'canceled', 'interrupted'] as const;
@@ -32,7 +34,7 @@ export interface JobContext {
   readonly id: string;
   /** `<home>/jobs/<id>`: the job may keep artifacts here. */
   readonly dir: string;
-  /** Pass to exec's `logFile` so child output lands in the job log. */
+  /** Pass to exec's `logFile` so child output lands in the job log (capped on disk: capture.ts). */
   readonly logFile: string;
   /** Aborted on job_cancel and on server shutdown. */
   readonly signal: AbortSignal;
@@ -63,7 +65,7 @@ const jobFields = {
 
 /** Output schema of every job-starting tool: the job view plus `result` once it has succeeded. */
 export function jobOutputSchema<R extends z.ZodType>(result: R) {
-  return z.object({ ...jobFields, result: result.optional().describe('Present when status is succeeded.') });
+  return z.object({ ...jobFields, result: result.optional().describe('Present when status is succeeded, and when a failed job has one (what was done before it failed, e.g. the diagnostics).') });
 }
 
 export const anyJobOutputSchema = jobOutputSchema(
@@ -171,7 +173,7 @@ export class JobManager {
       dir,
       logFile,
       signal: controller.signal,
-      log: (line) => appendFileSync(logFile, line.endsWith('\n') ? line : `${line}\n`),
+      log: (line) => appendCappedLog(logFile, line.endsWith('\n') ? line : `${line}\n`),
       progress: (p) => {
         pendingProgress = p;
         for (const l of listeners) l(p);
@@ -198,8 +200,10 @@ export class JobManager {
           error = entry.interruptedByShutdown ? 'The server stopped while the job was running.' : 'Canceled by job_cancel.';
         } else {
           status = 'failed';
-          error = formatErrorText(err);
-          if (!(err instanceof UserError)) this.logger.log('error', `job ${id} (${kind}) failed: ${describeBug(err)}`);
+          // A failed action keeps its result: what was done before it failed (diagnostics, a run).
+          if (err instanceof ActionFailed) result = err.result;
+          error = err instanceof ActionFailed ? err.message : formatErrorText(err);
+          if (!(err instanceof UserError) && !(err instanceof ActionFailed)) this.logger.log('error', `job ${id} (${kind}) failed: ${describeBug(err)}`);
         }
         ctx.log(`[tuneloop] job ${status}: ${error}`);
       }
@@ -207,7 +211,7 @@ export class JobManager {
       this.store.write((db) =>
         db
           .prepare('UPDATE jobs SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ?')
-          .run(status, status === 'succeeded' ? JSON.stringify(result) : null, error, new Date().toISOString(), id),
+          .run(status, status === 'succeeded' || status === 'failed' ? (result === null ? null : JSON.stringify(result)) : null, error, new Date().toISOString(), id),
       );
       this.live.delete(id);
       if (this.live.size === 0) this.stopCancelPoller();

@@ -3,12 +3,16 @@
  * verdict and a tool's refusal always agree. Each probe answers ok / not ok with the detail seen
  * and, when not ok, the remedy.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config, Toolset } from './config.js';
 import { UserError } from './errors.js';
 import { runCommand, outputTail } from './exec.js';
 import { readTrimmed } from './proc.js';
+import { configureIsolation, isolationSummary } from './contain.js';
+import { findBinary } from './which.js';
+
+export { findBinary };
 
 export interface ProbeResult {
   name: string;
@@ -61,21 +65,6 @@ export async function probeSlurm(config: Config): Promise<ProbeResult> {
     return { name: 'srun', ok: false, detail: `srun at ${srun.detail}, but sinfo failed: ${outputTail(r)}`, remedy: 'run on a node of a Slurm cluster (slurm.conf present, slurmctld reachable)' };
   }
   return { name: 'srun', ok: true, detail: `${srun.detail}; partitions: ${r.stdout.trim().split('\n').join('; ') || 'none'}` };
-}
-
-/** First executable named `name` in `dirs` (absolute paths are checked as given). */
-export function findBinary(name: string, dirs: readonly string[]): string | null {
-  const candidates = name.includes('/') ? [name] : dirs.map((d) => join(d, name));
-  for (const path of candidates) {
-    try {
-      if (!statSync(path).isFile()) continue;
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return null;
 }
 
 /** Like findBinary, but a missing binary is a UserError naming how to install it. */
@@ -228,6 +217,26 @@ export async function probePython(config: Config): Promise<PythonProbe> {
   };
 }
 
+/** How children are contained and how untrusted code is sandboxed (contain.ts, sandbox.ts). */
+export function probeIsolation(config: Config): { containment: ProbeResult; sandbox: ProbeResult } {
+  configureIsolation(config);
+  const { containment, sandbox } = isolationSummary();
+  return {
+    containment: {
+      name: `containment: ${containment.mode}`,
+      ok: containment.mode !== 'pgroup',
+      detail: containment.detail,
+      remedy: 'run as root, or in a delegated cgroup v2 (systemd-run --user -p Delegate=yes ...), or install bubblewrap (apt-get install bubblewrap) with unprivileged user namespaces enabled',
+    },
+    sandbox: {
+      name: `sandbox: ${sandbox.isolation}`,
+      ok: sandbox.isolation !== 'none',
+      detail: sandbox.detail,
+      remedy: 'apt-get install bubblewrap (and enable unprivileged user namespaces when not root: sysctl kernel.unprivileged_userns_clone=1)',
+    },
+  };
+}
+
 export interface DoctorRow extends ProbeResult {
   toolset: Toolset;
   /** What works or not because of this probe. */
@@ -240,7 +249,10 @@ export async function runDoctor(config: Config): Promise<DoctorRow[]> {
   const [privilege, python, slurm, libbpf, guest] = await Promise.all([probePrivilege(config), probePython(config), probeSlurm(config), probeLibbpf(config), probeGuest(config)]);
   const row = (toolset: Toolset, enables: string, r: ProbeResult): DoctorRow => ({ toolset, enables, ...r });
   const store: ProbeResult = { name: 'data dir', ok: true, detail: config.home };
+  const isolation = probeIsolation(config);
   return [
+    row('jobs', 'every child process dies with its job, timeout or server', isolation.containment),
+    row('jobs', 'untrusted code (Triton candidates) sees only what is bound, no network', isolation.sandbox),
     row('history', 'SQLite history, jobs', store),
     row('observe', 'system_snapshot, system_monitor (/proc)', {
       name: 'procfs',

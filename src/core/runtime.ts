@@ -8,7 +8,9 @@ import { mkdirSync } from 'node:fs';
 import type { Config } from './config.js';
 import { openStore, type Migration, type Store } from './store.js';
 import { JobManager, jobMigrations } from './jobs.js';
+import { targetFileMigrations } from './target-files.js';
 import { terminateAllChildren } from './exec.js';
+import { configureIsolation } from './contain.js';
 import { describeBug, Logger, type LogLevel } from './log.js';
 
 export interface Runtime {
@@ -27,7 +29,8 @@ export interface Runtime {
 
 export function createRuntime(config: Config, migrations: Record<string, Migration[]>): Runtime {
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
-  const store = openStore(join(config.home, 'tuneloop.db'), { jobs: jobMigrations, ...migrations });
+  configureIsolation(config);
+  const store = openStore(join(config.home, 'tuneloop.db'), { jobs: jobMigrations, files: targetFileMigrations, ...migrations });
   const logger = new Logger();
   const jobs = new JobManager(store, config.home, logger);
   const services = new Map<string, unknown>();

@@ -133,6 +133,16 @@ export function compare(a: readonly number[], b: readonly number[], direction: D
   };
 }
 
+/**
+ * Whether a comparison shows the two groups practically equal: the whole 95% CI of the median
+ * difference lies within ±margin (the metric's units). An equivalence check in the spirit of
+ * TOST, conservative (a 95% rather than a 90% interval): "no significant difference" alone never
+ * means equal, since it is also what too few runs give.
+ */
+export function withinMargin(c: Comparison, margin: number): boolean {
+  return c.ci95 !== null && c.a.n >= MIN_RUNS_FOR_SIGNIFICANCE && c.b.n >= MIN_RUNS_FOR_SIGNIFICANCE && c.ci95[0] >= -margin && c.ci95[1] <= margin;
+}
+
 /** Two-sided Mann-Whitney U test. */
 export function mannWhitneyU(a: readonly number[], b: readonly number[]): { u: number; p: number; exact: boolean } {
   const n1 = a.length;

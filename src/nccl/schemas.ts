@@ -1,6 +1,7 @@
 /** Output shapes of the NCCL tools; the plain modules use the inferred types. */
 import { z } from 'zod';
 import { RUN_STATUSES } from '../learn/runs.js';
+import { comparisonSchema } from '../learn/schemas.js';
 import { BAND_NAMES } from './run/objective.js';
 import { FAILURE_KINDS } from './output/types.js';
 import { LAUNCHERS } from './run/launcher.js';
@@ -143,6 +144,38 @@ export const standingSchema = z.object({
   explanation: z.string(),
 });
 
+const adaptiveSchema = z.object({
+  space: z.string(),
+  variables: z.array(z.string()),
+  seed: z.number().int(),
+  stopped: z
+    .enum(['settled', 'converged', 'budget', 'time', 'exhausted', 'canceled'])
+    .describe('settled: the best beats (or practically equals) the runner-up and the default by compare(); converged: the best stopped improving but the top was not resolved within 2x repeats runs; budget/time: max_runs/max_minutes spent; exhausted: nothing new to try.'),
+  reason: z.string(),
+  trajectory: z.array(
+    z.object({
+      trial: z.number().int(),
+      label: z.string().describe('The variables the config adds to the base ("default": none).'),
+      kind: z.string().describe('baseline, history-best, default, rule, space-filling, model, repeat (the suggester\'s choice) or confirm (a confirmation run).'),
+      rationale: z.string(),
+      status: z.enum(['ok', 'failed', 'rejected']),
+      busbw_gbps: gbps,
+      best_gbps: gbps.describe('The best median after this trial.'),
+      note: z.string().nullable(),
+    }),
+  ),
+  best: z.object({ label: z.string(), n: z.number().int(), median_gbps: z.number(), first_trial: z.number().int().describe('The trial that first measured it.') }).nullable(),
+  evidence: z
+    .object({
+      settled: z.boolean(),
+      reason: z.string(),
+      runner_up: z.string().nullable(),
+      vs_runner_up: comparisonSchema.nullable().describe('The best (b) against the runner-up (a).'),
+      vs_default: comparisonSchema.nullable().describe('The best (b) against the untuned default (a); null when the best is the default.'),
+    })
+    .nullable(),
+});
+
 export const sweepResultSchema = z.object({
   summary: z.string(),
   collective: z.string(),
@@ -179,6 +212,7 @@ export const sweepResultSchema = z.object({
   versions: z.object({ nccl_tests: z.string().nullable(), nccl: z.string().nullable() }),
   run_ids: z.array(z.number()),
   trials_file: z.string().describe('Every trial with its full result.'),
+  adaptive: adaptiveSchema.optional().describe('Adaptive mode only: how the configs were chosen, why it stopped, the evidence for the best.'),
 });
 
 export type SweepResult = z.infer<typeof sweepResultSchema>;

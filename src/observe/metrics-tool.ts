@@ -1,6 +1,6 @@
 /** scrape_metrics: Prometheus metrics with rates, windowed histogram quantiles and a vLLM view. */
 import { z } from 'zod';
-import { UserError } from '../core/errors.js';
+import { UserError, quoteInput } from '../core/errors.js';
 import { READ_ONLY, defineTool } from '../core/tool.js';
 import { parsePrometheusText, type ParseResult } from './metrics/prometheus.js';
 import { checkMetricsUrl, fetchMetrics, readMetricsFile } from './metrics/scrape.js';
@@ -118,7 +118,7 @@ export const scrapeMetricsTool = defineTool({
   },
   summarize(r) {
     const lines = [`${r.source.location ?? 'text'}: ${r.families} families, ${r.series_total} series${r.series_omitted ? ` (${r.series_omitted} not returned)` : ''}${r.source.scrapes === 2 ? `, window ${r.source.interval_s}s` : ', values since process start'}.`];
-    if (r.parse_errors.length) lines.push(`${r.parse_errors.length} line(s) could not be parsed, first: line ${r.parse_errors[0].line}: ${r.parse_errors[0].message}`);
+    if (r.parse_errors.length) lines.push(`${r.parse_errors.length} line(s) could not be parsed, first: line ${r.parse_errors[0].line}: ${quoteInput(r.parse_errors[0].message)}`);
     for (const m of r.vllm ?? []) {
       const q = (key: string) => {
         const h = m.latency_s[key];

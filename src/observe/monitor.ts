@@ -1,7 +1,9 @@
 /**
  * system_monitor sessions: several may run at once, each a Sampler. A session stops itself at its
- * max duration; `stop` returns its summary and stores it. Sessions live in the server process that
- * started them (the sampler reads this host's /proc).
+ * max duration; `stop` returns its summary. Sessions live in the server process that started them
+ * (the sampler reads this host's /proc). system_monitor is read-only (it is served under --read-only),
+ * so it writes nothing: the summary goes to the client only (record_run stores what is worth keeping).
+ * The monitor_sessions table is from releases that stored summaries no tool ever read back.
  */
 import { randomBytes } from 'node:crypto';
 import type { Migration } from '../core/store.js';
@@ -54,7 +56,7 @@ export class MonitorRegistry {
 
   start(options: { intervalMs: number; maxDurationS: number; label?: string; gpus?: boolean }): SessionStatus & { missing: SamplerSummary['missing'] } {
     if (this.sessions.size >= MAX_SESSIONS) {
-      // Make room by storing the oldest session that already ended by itself.
+      // Make room by dropping the oldest session that already ended by itself.
       const finished = [...this.sessions.values()].find((s) => !s.sampler.running);
       if (finished) this.stop(finished.id);
     }
@@ -80,16 +82,11 @@ export class MonitorRegistry {
     return this.status(this.find(id));
   }
 
-  /** Stop (if still running), store the summary, forget the session. */
+  /** Stop (if still running), forget the session, return its summary. */
   stop(id: string): SessionStatus & { summary: SamplerSummary } {
     const session = this.find(id);
     session.sampler.stop();
     const summary = session.sampler.summary();
-    this.runtime.store.write((db) =>
-      db
-        .prepare('INSERT INTO monitor_sessions (id, label, started_at, stopped_at, interval_ms, summary) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(id, session.label, session.startedAt, new Date().toISOString(), summary.interval_ms, JSON.stringify(summary)),
-    );
     this.sessions.delete(id);
     return { ...this.status(session), summary };
   }

@@ -158,7 +158,7 @@ export const systemMonitorTool = defineTool({
   description:
     'Watch the system over time. Samples /proc: total and per-CPU utilisation, memory, context switches, runnable/blocked tasks, PSI stall % for cpu/memory/io, ' +
     'schedstat run delay, and GPU utilisation/memory/power when nvidia-smi exists. start returns a session_id (several may run at once); ' +
-    'status shows the latest values; stop returns mean/p50/p95/min/max per metric and stores the summary. Sessions stop themselves after max_duration_s.',
+    'status shows the latest values; stop returns mean/p50/p95/min/max per metric (nothing is stored: record_run keeps what matters). Sessions stop themselves after max_duration_s.',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: z.object({
     action: z.enum(['start', 'stop', 'status']).describe('start a session, stop one (returns its summary), or status of one/all.'),
@@ -181,7 +181,7 @@ export const systemMonitorTool = defineTool({
         missing: z.array(z.object({ source: z.string(), reason: z.string() })),
       })
       .optional()
-      .describe('stop: the summary, also stored in the data dir.'),
+      .describe('stop: the summary.'),
     missing: z.array(z.object({ source: z.string(), reason: z.string() })).optional().describe('start: sources this host does not have.'),
   }),
   async handler(args, { runtime }) {

@@ -1,7 +1,7 @@
 /** benchmark_workload: measured runs of a workload, optionally default scheduler vs a sched_ext one. */
 import { z } from 'zod';
 import { jobOutputSchema } from '../core/jobs.js';
-import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../core/tool.js';
+import { RUNS_CLIENT_CODE, defineTool, runAsJob, summarizeJob, waitSeconds } from '../core/tool.js';
 import { RUN_STATUSES } from '../learn/runs.js';
 import { comparisonSchema, directionSchema as direction, summarySchema as summary } from '../learn/schemas.js';
 import { runBenchmark, type BenchmarkResult } from './bench/benchmark.js';
@@ -81,7 +81,7 @@ export const benchmarkWorkloadTool = defineTool({
     'interleaved in counterbalanced pairs (A B, B A, ...) so drift cancels, attaching B for each of its runs and counting a run only if the scheduler stayed attached. ' +
     'Per run: wall time, user/sys CPU and max RSS, exit code, metrics parsed from the output (regex or JSON key), system sampler means (CPU, context switches, run delay). ' +
     'Every run is recorded in history; returns per-arm statistics and the compare_runs verdict (better / worse / no significant difference). scheduler "default" with ab: true is an A/A control. A job: poll with job_status.',
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  annotations: RUNS_CLIENT_CODE,
   input: z.object({
     workload: z.string().optional().describe('Saved workload id or name (workload tool); its command, cwd and env are used.'),
     command: z.array(z.string()).optional().describe('argv to run instead of a saved workload, e.g. ["make", "-j2"].'),
@@ -111,12 +111,27 @@ export const benchmarkWorkloadTool = defineTool({
     const plan = await planBenchmark(ctx.runtime, args);
     if (args.adaptive_budget !== undefined) {
       checkAdaptive(plan);
-      return runAsJob(ctx, 'benchmark_workload', args, args.wait_s, (job) => runAdaptiveBenchmark(ctx.runtime, job, plan));
+      return runAsJob(ctx, 'benchmark_workload', args, args.wait_s, (job) => runAdaptiveBenchmark(ctx.runtime, job, plan), benchmarkFailure);
     }
-    return runAsJob(ctx, 'benchmark_workload', args, args.wait_s, (job) => runBenchmark(ctx.runtime, job, plan));
+    return runAsJob(ctx, 'benchmark_workload', args, args.wait_s, (job) => runBenchmark(ctx.runtime, job, plan), benchmarkFailure);
   },
   summarize: (v) => summarizeJob(v, summarizeBenchmark),
 });
+
+/**
+ * Nothing measured for an arm, or an adaptive search in which no flag set ran, is a failure (the
+ * first failed run's own words); some failed runs are data, counted per arm and trial.
+ */
+function benchmarkFailure(r: BenchmarkResult): string | null {
+  if (r.adaptive && !r.adaptive.best) {
+    const first = r.adaptive.trials.find((t) => t.note);
+    return `adaptive search: no flag set of ${r.adaptive.trials.length} trial(s) produced a successful run${first ? `; trial ${first.trial}: ${first.note}` : ''}`;
+  }
+  const empty = r.arms.find((a) => a.ok_runs === 0);
+  if (!empty) return null;
+  const first = r.runs.find((x) => x.arm === empty.label && x.status !== 'ok');
+  return `arm ${empty.label} (${empty.config.scheduler}): no run succeeded${first ? `; run ${first.index + 1} ${first.status}${first.note ? `: ${first.note}` : ''}` : ''}`;
+}
 
 function summarizeBenchmark(r: BenchmarkResult): string {
   const lines = [`${r.workload?.name ?? r.command.join(' ')}: ${r.repeats} run(s) per arm, ${r.primary_metric} (${r.direction} is better)`];

@@ -1,6 +1,7 @@
 /** build_scheduler: compile, check and (where the host allows) verify a custom BPF scheduler. */
 import { z } from 'zod';
 import { jobOutputSchema } from '../core/jobs.js';
+import { errorLine } from '../core/failure.js';
 import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../core/tool.js';
 import { buildScheduler, validateBuildInput, type BuildResult } from './custom/build.js';
 import { VERIFY_IN } from './custom/target.js';
@@ -142,10 +143,18 @@ export const buildSchedulerTool = defineTool({
     const input = { ...args, use_cases: args.use_cases.length ? args.use_cases : ['custom'] };
     validateBuildInput(input);
     const params = { ...args, source: args.source === undefined ? undefined : `${args.source.length} characters` };
-    return runAsJob(ctx, 'build_scheduler', params, args.wait_s, (job) => buildScheduler(ctx.runtime, job, input));
+    return runAsJob(ctx, 'build_scheduler', params, args.wait_s, (job) => buildScheduler(ctx.runtime, job, input), buildFailure);
   },
   summarize: (v) => summarizeJob(v, summarizeBuild),
 });
+
+/** compiled_only is an answer (verification impossible here, and why); failed is not: the compiler's first error first. */
+function buildFailure(r: BuildResult): string | null {
+  if (r.verdict !== 'failed') return null;
+  const first = r.compile?.diagnostics.find((d) => d.severity === 'error' || d.severity === 'fatal error');
+  if (first) return `${first.file}:${first.line}:${first.column}: ${first.severity}: ${first.message}`;
+  return (r.compile && !r.compile.ok ? errorLine(r.compile.output_tail) : null) ?? r.reason ?? 'the build failed';
+}
 
 function summarizeBuild(r: BuildResult): string {
   const lines = [`${r.name}: ${r.verdict.toUpperCase()}${r.reason ? ` - ${r.reason}` : ''}`];

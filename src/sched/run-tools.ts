@@ -1,9 +1,10 @@
 /** run_scheduler and stop_scheduler: attach a scheduler safely, and take it down again. */
 import { z } from 'zod';
+import { errorLine } from '../core/failure.js';
 import { defineTool } from '../core/tool.js';
 import { schedulerRegistry } from './registry.js';
 import { executionLine, executionSchema, schedExtStateSchema, stateLine, viewExecution } from './views.js';
-import { readSchedExt } from './sysfs.js';
+import { opsMatches, readSchedExt } from './sysfs.js';
 
 export const runSchedulerTool = defineTool({
   name: 'run_scheduler',
@@ -49,6 +50,9 @@ export const runSchedulerTool = defineTool({
     if (e.status !== 'running' && e.output_tail.length) lines.push('Output:', ...e.output_tail.slice(-10).map((l) => `  ${l}`));
     return lines.join('\n');
   },
+  // Not running when we answer (never attached, or gone already): the binary's own error line first.
+  failure: ({ execution: e }) =>
+    e.status === 'running' ? null : `${e.scheduler} did not attach: ${errorLine(e.output_tail) ?? e.exit_reason ?? e.output_tail.at(-1) ?? `status ${e.status}`}`,
 });
 
 export const stopSchedulerTool = defineTool({
@@ -80,5 +84,10 @@ export const stopSchedulerTool = defineTool({
   summarize(r) {
     return [executionLine(r.execution), stateLine(r.sched_ext), r.disabled ? 'Kernel: back to the default scheduler.' : 'WARNING: the kernel still shows a scheduler attached.'].join('\n');
   },
+  // Another scheduler attached afterwards is not this stop's failure; this one still attached is.
+  failure: ({ execution: e, sched_ext: s }) =>
+    e.status === 'running' || (s.state === 'enabled' && opsMatches(s.ops, e.expected_ops))
+      ? `${e.scheduler} is still attached after stop_scheduler (state ${s.state}, root/ops ${s.ops ?? 'absent'}): ${e.events.at(-1) ?? 'no event'}`
+      : null,
 });
 

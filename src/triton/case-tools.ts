@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
-import { READ_ONLY, defineTool } from '../core/tool.js';
+import { READ_ONLY, RUNS_CLIENT_CODE, defineTool } from '../core/tool.js';
 import { caseArg, casesDirArg } from './args.js';
 import { caseRoots, createCase, listCases, showCase, type CaseInfo } from './cases.js';
 
@@ -99,7 +99,7 @@ export const tritonCreateCaseTool = defineTool({
     'Create a Triton case from a PyTorch module\'s source and a manifest. It is validated by running it once (import, build, synthesize inputs, forward) before it is saved to <data dir>/cases/<name>. ' +
     'The manifest (YAML or JSON) gives model {class, init_kwargs}, device, inputs {args, kwargs} with shape/dtype/distribution/layout, and optional weights and tolerances; triton_cases show prints examples. ' +
     'Then triton_verify and triton_profile can use the case.',
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  annotations: RUNS_CLIENT_CODE,
   input: z.object({
     name: z.string().describe('Case name: 1-64 letters, digits, ".", "_" or "-".'),
     model_source: z.string().describe('model.py: an unmodified torch.nn.Module with a pure forward (and an optional weights initializer function).'),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
 import { jobOutputSchema } from '../core/jobs.js';
-import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../core/tool.js';
+import { RUNS_CLIENT_CODE, defineTool, runAsJob, summarizeJob, waitSeconds } from '../core/tool.js';
 import { findWorkload } from '../learn/workloads.js';
 import { candidateArg, candidatePathArg, caseArg, casesDirArg, deviceArg, entryArg, interpretArg, seedsArg } from './args.js';
 import { tritonCasesTool, tritonCreateCaseTool } from './case-tools.js';
@@ -33,7 +33,7 @@ export const tritonProfileTool = defineTool({
   description:
     'Profile a case\'s baseline (or a candidate) with torch.profiler on the case\'s inputs. Returns the top operators by self time (device time on CUDA, CPU time otherwise) and where the Chrome trace is; ' +
     'the trace is also an MCP resource (tuneloop://triton/jobs/{job_id}/trace). A job: poll with job_status.',
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  annotations: RUNS_CLIENT_CODE,
   input: z.object({
     case: caseArg,
     cases_dir: casesDirArg,
@@ -95,7 +95,7 @@ export const tritonVerifyTool = defineTool({
     'sensitivity to the inputs, stale caches (new data in the same buffers) and late writes; a static scan and runtime observations flag cheats. ' +
     'Correct candidates are timed against the baseline interleaved (do_bench on CUDA, labelled CPU timings otherwise) with a noise-aware speedup; above 10x is flagged. ' +
     'Verdict: compile_error | incorrect | suspicious | correct_faster | correct_slower | correct (untimed). Records a run in history and archives the bundle. A job: poll with job_status.',
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  annotations: RUNS_CLIENT_CODE,
   input: z.object({
     case: caseArg,
     cases_dir: casesDirArg,

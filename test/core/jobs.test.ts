@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { LOG_HEAD_BYTES, LOG_TAIL_BYTES } from '../../src/core/capture.js';
 import { join } from 'node:path';
 import { UserError } from '../../src/core/errors.js';
 import { runCommand } from '../../src/core/exec.js';
@@ -112,5 +113,26 @@ describe('readLogTail', () => {
     const tail = readLogTail(log, 3);
     expect(tail).toEqual(['99998', '99999', '100000']);
     expect(readFileSync(log, 'utf8').length).toBeGreaterThan(16 * 1024);
+  });
+});
+
+describe('job log on disk', () => {
+  it("stays under its cap for a chatty child, keeping head, tail and the cut marker", async () => {
+    const { jobs } = manager();
+    // 48 MB from one child, then the job's own line: far past the cap (1 MiB head + 2 x 4 MiB tail).
+    const id = jobs.start('chatty', {}, async (job) => {
+      const r = await runCommand(['/bin/sh', '-c', 'echo FIRST-LINE; yes "chatty child output line" | head -c 48000000; echo; echo LAST-LINE'], { timeoutMs: 60_000, logFile: job.logFile });
+      job.log(`child exited ${r.exitCode}`);
+      return { ok: r.ok };
+    });
+    const view = await jobs.wait(id, 50);
+    expect(view.status).toBe('succeeded');
+    const size = statSync(view.log_path).size;
+    expect(size).toBeLessThanOrEqual(LOG_HEAD_BYTES + 2 * LOG_TAIL_BYTES + 64);
+    const text = readFileSync(view.log_path, 'utf8');
+    expect(text.startsWith('FIRST-LINE\n')).toBe(true);
+    const omitted = Number(/\n\[\.\.\. (\d+) bytes omitted by tuneloop \.\.\.\]\n/.exec(text)?.[1]);
+    expect(omitted).toBeGreaterThan(40_000_000);
+    expect(view.log_tail.slice(-2)).toEqual(['LAST-LINE', 'child exited 0']);
   });
 });

@@ -10,7 +10,7 @@ import { jobOutputSchema } from '../../src/core/jobs.js';
 import { createRuntime } from '../../src/core/runtime.js';
 import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../../src/core/tool.js';
 import { jobTools } from '../../src/core/job-tools.js';
-import { registerTool } from '../../src/server.js';
+import { registerTool } from '../../src/server-tools.js';
 import { registerResources } from '../../src/mcp/resources.js';
 import { testConfig } from '../helpers/runtime.js';
 
@@ -77,16 +77,25 @@ describe('job tools over MCP', async () => {
     await expect(client.readResource({ uri: 'tuneloop://jobs/job-nope-000000/log' })).rejects.toThrow(/No job with id "job-nope-000000"/);
   });
 
-  it('reports a failed job with the error and its remedy', async () => {
+  it('reports a failed job as an error (issue 9 section 4): the cause first, the job view still carried', async () => {
     const r = (await client.callTool({ name: 'count_up', arguments: { n: 1, step_ms: 1, fail: true, wait_s: 10 } })) as CallToolResult;
-    expect(r.isError).toBeFalsy();
+    expect(r.isError).toBe(true);
+    expect(r.content[0]).toMatchObject({ type: 'text', text: expect.stringMatching(/^counting failed\n/) });
     expect(r.structuredContent).toMatchObject({ status: 'failed', error: 'counting failed\nRemedy: count less' });
+    const id = (r.structuredContent as { job_id: string }).job_id;
+    const later = (await client.callTool({ name: 'job_status', arguments: { job_id: id, wait_s: 0 } })) as CallToolResult;
+    expect(later.isError).toBe(true);
+    expect(later.structuredContent).toMatchObject({ job_id: id, status: 'failed' });
   });
 
   it('cancels a running job', async () => {
     const first = (await client.callTool({ name: 'count_up', arguments: { n: 100, step_ms: 100, wait_s: 0 } })) as CallToolResult;
     const id = (first.structuredContent as { job_id: string }).job_id;
     const r = (await client.callTool({ name: 'job_cancel', arguments: { job_id: id } })) as CallToolResult;
+    expect(r.isError).toBeFalsy(); // what job_cancel was asked for happened
     expect(r.structuredContent).toMatchObject({ status: 'canceled', error: 'Canceled by job_cancel.' });
+    const after = (await client.callTool({ name: 'job_status', arguments: { job_id: id, wait_s: 0 } })) as CallToolResult;
+    expect(after.isError).toBe(true); // the job's own answer: it did not do its work
+    expect(after.content[0]).toMatchObject({ text: expect.stringMatching(/^Canceled by job_cancel\./) });
   });
 });

@@ -55,7 +55,7 @@ describe('tuneloop tools and doctor', () => {
     const rows = JSON.parse(r.stdout) as { toolset: string; name: string; ok: boolean; remedy?: string }[];
     expect(rows.find((x) => x.name === 'procfs')?.ok).toBe(true);
     for (const row of rows.filter((x) => !x.ok)) expect(row.remedy, row.name).toBeTruthy();
-    expect(new Set(rows.map((x) => x.toolset))).toEqual(new Set(['history', 'observe', 'sched', 'nccl', 'triton']));
+    expect(new Set(rows.map((x) => x.toolset))).toEqual(new Set(['jobs', 'history', 'observe', 'sched', 'nccl', 'triton']));
     expect(tuneloop('doctor').stdout).toMatch(/checks pass/);
   });
 

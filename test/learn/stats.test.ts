@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapMedianDifferenceCI, compare, mannWhitneyU, runsNeeded, summarize } from '../../src/learn/stats.js';
+import { bootstrapMedianDifferenceCI, compare, mannWhitneyU, runsNeeded, summarize, withinMargin } from '../../src/learn/stats.js';
 
 describe('summarize', () => {
   it('computes n, mean, median, sample stdev, CV, min and max', () => {
@@ -107,5 +107,23 @@ describe('runsNeeded', () => {
 
   it('is null when there is nothing to detect', () => {
     expect(runsNeeded([1, 2, 3], [1, 2, 3], 0, 0.05)).toBeNull();
+  });
+});
+
+describe('withinMargin', () => {
+  it('calls groups practically equal only when the whole CI of the difference is inside the margin', () => {
+    const a = [100, 101, 99, 100.5, 99.5, 100];
+    expect(withinMargin(compare(a, a.map((x) => x + 0.2), 'higher'), 2)).toBe(true);
+    expect(withinMargin(compare(a, a.map((x) => x + 5), 'higher'), 2)).toBe(false);
+    // Wide noise: "no significant difference" but not shown equal either.
+    const noisy = [80, 120, 95, 110, 70, 130];
+    const c = compare(a, noisy, 'higher');
+    expect(c.verdict).toBe('no significant difference');
+    expect(withinMargin(c, 2)).toBe(false);
+  });
+
+  it('needs 4 runs per side, as significance does', () => {
+    expect(withinMargin(compare([100, 100, 100], [100, 100, 100], 'higher'), 1)).toBe(false);
+    expect(withinMargin(compare([100, 100, 100, 100], [100, 100, 100, 100], 'higher'), 1)).toBe(true);
   });
 });

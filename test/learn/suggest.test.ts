@@ -163,6 +163,39 @@ describe('named spaces', () => {
     expect(space.fromConfig({ NCCL_SOCKET_IFNAME: 'eth0' })).toBeNull();
   });
 
+  it('nccl offers what the given release reads, with its ranges, defaults and algorithms', () => {
+    const old = namedSpace('nccl', undefined, [], { ncclVersion: '2.16.5' });
+    // NCCL_MIN_CTAS came in 2.17: the default space varies the variable it replaced.
+    expect(old.params.map((p) => p.name)).toEqual(['NCCL_ALGO', 'NCCL_PROTO', 'NCCL_MIN_NCHANNELS', 'NCCL_NTHREADS', 'NCCL_BUFFSIZE']);
+    expect(old.notes.join(' ')).toMatch(/NCCL_MIN_CTAS is not read by NCCL 2.16.5: NCCL_MIN_NCHANNELS is varied instead/);
+    expect(old.params[0].choices).toEqual(['none', 'Tree', 'Ring', 'CollnetDirect', 'CollnetChain']); // no NVLS (2.17), no PAT (2.23)
+    expect(namedSpace('nccl', ['NCCL_ALGO'], [], { ncclVersion: '2.12.12' }).params[0].choices).toEqual(['none', 'Tree', 'Ring', 'CollNet']);
+    expect(namedSpace('nccl', ['NCCL_MIN_CTAS'], [], { ncclVersion: '2.20.3' }).params[0]).toMatchObject({ min: 1, max: 32 }); // 64 from 2.25
+    expect(namedSpace('nccl', ['NCCL_MIN_CTAS'], []).params[0]).toMatchObject({ min: 1, max: 64 });
+    expect(namedSpace('nccl', ['NCCL_IB_TIMEOUT'], [], { ncclVersion: '2.20.3' }).params[0]).toMatchObject({ min: 0, max: 31, default: 18 }); // 20 from 2.23
+    expect(() => namedSpace('nccl', ['NCCL_MIN_CTAS'], [], { ncclVersion: '2.16.5' })).toThrow(/not read by NCCL 2.16.5 \(read since 2.17\)/);
+    expect(() => namedSpace('nccl', ['NCCL_LL_THRESHOLD'], [])).toThrow(/not read by NCCL/);
+  });
+
+  it('nccl narrows NCCL_ALGO to the collective, and refuses an algorithm with a protocol it does not run', () => {
+    const gather = namedSpace('nccl', ['NCCL_ALGO', 'NCCL_PROTO'], [], { collective: 'all_gather' });
+    expect(gather.params[0].choices).toEqual(['none', 'Ring', 'CollnetDirect', 'NVLS', 'PAT']);
+    expect(namedSpace('nccl', ['NCCL_ALGO'], [], { collective: 'AllReduce' }).params[0].choices).not.toContain('PAT');
+    expect(gather.isValid!({ NCCL_ALGO: 'NVLS', NCCL_PROTO: 'LL' })).toBe(false);
+    expect(gather.isValid!({ NCCL_ALGO: 'Ring', NCCL_PROTO: 'LL' })).toBe(true);
+    expect(gather.isValid!({ NCCL_ALGO: 'NVLS', NCCL_PROTO: 'none' })).toBe(true);
+  });
+
+  it('choices narrow a named parameter to values it accepts; a numeric one becomes a choice among them', () => {
+    const s = namedSpace('nccl', ['NCCL_PROTO', 'NCCL_MIN_CTAS'], [{ name: 'NCCL_PROTO', choices: ['simple', 'LL'] }, { name: 'NCCL_MIN_CTAS', choices: [8, 16, 32] }]);
+    expect(s.params[0].choices).toEqual(['Simple', 'LL']);
+    expect(s.params[1]).toMatchObject({ type: 'categorical', choices: [8, 16, 32] });
+    expect(s.toConfig({ NCCL_PROTO: 'Simple', NCCL_MIN_CTAS: 16 })).toEqual({ NCCL_PROTO: 'Simple', NCCL_MIN_CTAS: '16' });
+    expect(s.fromConfig({ NCCL_MIN_CTAS: '16' })).toEqual({ NCCL_PROTO: undefined, NCCL_MIN_CTAS: 16 }); // "none" is no longer a choice: unset
+    expect(() => namedSpace('nccl', ['NCCL_PROTO'], [{ name: 'NCCL_PROTO', choices: ['LL256'] }])).toThrow(/does not accept "LL256"/);
+    expect(() => namedSpace('nccl', ['NCCL_MIN_CTAS'], [{ name: 'NCCL_MIN_CTAS', choices: [16, 128] }])).toThrow(/does not accept 128/);
+  });
+
   it('refuses what it cannot search, saying what to do', () => {
     expect(() => namedSpace('sched:scx_nope', undefined, [])).toThrow(/No scheduler "scx_nope"/);
     expect(() => namedSpace('nccl', ['NCCL_SOCKET_IFNAME'], [])).toThrow(/not a value the suggester can vary/);

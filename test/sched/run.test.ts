@@ -159,10 +159,12 @@ describe('on its own', () => {
     expect(current.status).toBe('running');
   });
 
-  it('a scheduler that fails to attach is reported failed with its output', async () => {
+  it('a scheduler that fails to attach is an error whose first line is its own error line, with its output', async () => {
     process.env.FAKE_SCX_MODE = 'fail-attach';
     const result = await call('run_scheduler', { scheduler: 'scx_rusty', attach_timeout_s: 10 });
-    expect(result.isError).toBeFalsy();
+    // issue 9 section 4: isError, the binary's error line first, the structured result still there.
+    expect(result.isError).toBe(true);
+    expect(textOf(result).split('\n')[0]).toBe('scx_rusty did not attach: Error: Failed to load BPF program');
     const e = structured<{ execution: Execution }>(result).execution;
     expect(e.status).toBe('failed');
     expect(e.output_tail.join('\n')).toContain('BPF program load failed');

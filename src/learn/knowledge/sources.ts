@@ -8,7 +8,7 @@ import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../../core/store.js';
 import { loadCatalog } from '../../sched/catalog.js';
-import { paramTable } from '../../nccl/params/table.js';
+import { describeParams } from '../../nccl/params/space.js';
 import { listRules } from '../rules/store.js';
 
 /** knowledge/ in the package (the same relative place from src/ and dist/). */
@@ -89,15 +89,21 @@ function schedulerDocs(): KnowledgeDoc[] {
   }));
 }
 
+/** Every variable of the table, documented or not, removed ones included: people ask about old names too. */
 function ncclParamDocs(): KnowledgeDoc[] {
-  return paramTable().params.map((p) => ({
+  return describeParams({ undocumented: true }).map((p) => ({
     kind: 'nccl-param' as const,
     uri: knowledgeUri('nccl/params.json'),
     title: p.name,
     section: p.category,
     keywords: `${p.category} ${p.risk}`,
-    body: [p.description, p.notes ?? ''].join('\n'),
+    body: [p.description, p.notes ?? '', releaseWindow(p)].filter(Boolean).join('\n'),
   }));
+}
+
+function releaseWindow(p: ReturnType<typeof describeParams>[number]): string {
+  const parts = [p.since ? `Read since NCCL ${p.since}.` : '', p.removed_in ? `Removed in NCCL ${p.removed_in}.` : '', p.deprecated_since ? `Deprecated since ${p.deprecated_since}.` : '', p.replaced_by ? `Replaced by ${p.replaced_by}.` : ''];
+  return parts.filter(Boolean).join(' ');
 }
 
 interface SignatureEntry {

@@ -8,7 +8,7 @@ import type { Situation } from '../rules/context.js';
 import { situationFor } from '../rules/situation.js';
 import { collectObservations, ruleSeeds, type ObservationFilter, type Observations } from './observations.js';
 import { defaultPoint, type Space } from './space.js';
-import { suggest, type Seed, type Suggestion } from './suggester.js';
+import { suggest, type ConfigObservation, type Seed, type Suggestion } from './suggester.js';
 
 export interface HistorySuggestion extends Suggestion {
   observations: Observations;
@@ -19,7 +19,14 @@ export function suggestFromHistory(
   store: Store,
   space: Space,
   filter: ObservationFilter & { workloadName?: string },
-  options: { count: number; seed: number; useRules: boolean; facts?: Situation },
+  options: {
+    count: number;
+    seed: number;
+    useRules: boolean;
+    facts?: Situation;
+    /** Observations beyond history for the model only (the adaptive loop's failed configs at the worst value). */
+    extra?: ConfigObservation[];
+  },
 ): HistorySuggestion {
   const observations = collectObservations(store, space, filter);
   const situation = situationFor(store, options.facts ?? {}, filter.workloadName, true);
@@ -29,6 +36,6 @@ export function suggestFromHistory(
     ...(Object.keys(defaults).length ? [{ point: defaults, kind: 'default' as const, reason: 'The defaults: the baseline every gain is measured against.' }] : []),
     ...ruleSeeds(space, rules),
   ];
-  const result = suggest(space, observations.configs, { direction: observations.direction, count: options.count, seed: options.seed, seeds });
+  const result = suggest(space, [...observations.configs, ...(options.extra ?? [])], { direction: observations.direction, count: options.count, seed: options.seed, seeds });
   return { ...result, observations, rules };
 }

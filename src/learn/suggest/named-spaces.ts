@@ -10,11 +10,13 @@
  * `{scheduler, flags: []}` / `{}` as those tools record it.
  *
  * Interfaces used: sched/catalog.ts `schedulerFlagSpace` (the tunable flags) and the catalog's
- * `refused_with`/`conflicts_with` (exclusive flags); nccl/params.ts `paramTable`.
+ * `refused_with`/`conflicts_with` (exclusive flags); nccl/params/space.ts `ncclParameters`,
+ * `describeParams` and `ncclAlgorithms` (what a given NCCL release reads and accepts).
  */
 import { UserError } from '../../core/errors.js';
 import { findCatalogScheduler, loadCatalog, schedulerFlagSpace, type CatalogFlag, type SchedulerFlagSpace } from '../../sched/catalog.js';
-import { paramStatus, paramTable, type ParamSpec as NcclParam } from '../../nccl/params/table.js';
+import { ncclCollectiveOf } from '../../nccl/params/lists.js';
+import { describeParams, ncclAlgorithms, ncclParameters, type AlgorithmInfo, type ParameterInfo } from '../../nccl/params/space.js';
 import { coerceValue, validateParams, type ParamSpec, type Point, type Space, type Value } from './space.js';
 
 /** What the caller may change about a named parameter. */
@@ -35,9 +37,16 @@ export interface NamedSpace extends Space {
 const WIDE_RANGE = 10_000;
 const NONE = 'none';
 
-export function namedSpace(name: string, variables: string[] | undefined, refinements: ParamRefinement[]): NamedSpace {
+/** What narrows the `nccl` space: the release (what it reads, its ranges and defaults) and the collective (NCCL_ALGO's choices). */
+export interface NamedSpaceOptions {
+  ncclVersion?: string;
+  /** nccl-tests (all_reduce) or NCCL (AllReduce) name. */
+  collective?: string;
+}
+
+export function namedSpace(name: string, variables: string[] | undefined, refinements: ParamRefinement[], options: NamedSpaceOptions = {}): NamedSpace {
   if (name.startsWith('sched:')) return schedulerSpace(name.slice('sched:'.length), variables, refinements);
-  if (name === 'nccl') return ncclSpace(variables, refinements);
+  if (name === 'nccl') return ncclSpace(variables, refinements, options);
   throw new UserError(`Unknown named space "${name}".`, 'Use "sched:<scheduler>" (e.g. "sched:scx_lavd") or "nccl", or pass params for an explicit space.');
 }
 
@@ -46,7 +55,8 @@ function refine(params: ParamSpec[], refinements: ParamRefinement[], spaceName: 
   for (const r of refinements) {
     const p = byName.get(r.name);
     if (!p) throw new UserError(`"${r.name}" is not a parameter of ${spaceName}.`, `Its parameters: ${params.map((x) => x.name).join(', ') || 'none'}. Add it to variables first if the table has it.`);
-    byName.set(r.name, { ...p, ...Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) });
+    const merged = { ...p, ...Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) } as ParamSpec;
+    byName.set(r.name, r.choices ? { ...merged, ...refinedChoices(p, r.choices, spaceName) } : merged);
   }
   const out = [...byName.values()];
   // A default the refinement moved out of range is dropped rather than refused: it is still the baseline, just not in the space.
@@ -54,6 +64,21 @@ function refine(params: ParamSpec[], refinements: ParamRefinement[], spaceName: 
     out.map((p) => (p.default !== undefined && coerceValue({ ...p, choices: p.choices ?? (p.type === 'bool' ? [false, true] : undefined) }, p.default) === undefined ? { ...p, default: undefined } : p)),
     `space ${spaceName}`,
   );
+}
+
+/**
+ * Choices given for a named parameter: a subset of what it accepts (its choices, or values inside
+ * its range). A numeric parameter becomes categorical over them, e.g. NCCL_MIN_CTAS in {8, 16, 32}.
+ */
+function refinedChoices(p: ParamSpec, choices: Value[], spaceName: string): Pick<ParamSpec, 'type' | 'choices' | 'min' | 'max' | 'log'> {
+  if (p.type === 'bool') throw new UserError(`"${p.name}" of ${spaceName} is a switch: it has no choices to narrow.`, 'Leave it out of variables to keep it at its default.');
+  const accepted = choices.map((c) => (p.type === 'categorical' ? p.choices!.find((x) => x === c || String(x).toLowerCase() === String(c).toLowerCase()) : coerceValue(p, c)));
+  const bad = choices.filter((_, i) => accepted[i] === undefined);
+  if (bad.length) {
+    const what = p.type === 'categorical' ? `one of ${p.choices!.map(String).join(', ')}` : `${p.type === 'int' ? 'integers' : 'numbers'} in [${p.min}, ${p.max}]`;
+    throw new UserError(`"${p.name}" of ${spaceName} does not accept ${bad.map((c) => JSON.stringify(c)).join(', ')}.`, `Choose ${what}.`);
+  }
+  return { type: 'categorical', choices: [...new Set(accepted as Value[])], min: undefined, max: undefined, log: undefined };
 }
 
 // ---- sched:<scheduler> ------------------------------------------------------------------
@@ -212,19 +237,28 @@ function parseFlags(args: string[], flags: CatalogFlag[]): Map<string, string | 
 const DEFAULT_NCCL_VARIABLES = ['NCCL_ALGO', 'NCCL_PROTO', 'NCCL_MIN_CTAS', 'NCCL_NTHREADS', 'NCCL_BUFFSIZE'];
 const BUFFSIZE_RANGE = [1 << 16, 1 << 26]; // 64 KiB .. 64 MiB, powers of two
 
-function ncclSpace(variables: string[] | undefined, refinements: ParamRefinement[]): NamedSpace {
-  const table = paramTable();
-  const names = (variables?.length ? variables : DEFAULT_NCCL_VARIABLES).map((v) => v.toUpperCase());
+/**
+ * The variables release `ncclVersion` reads (ncclParameters), with the values that release
+ * accepts: NCCL_ALGO offers the algorithms it knows (only those implementing `collective` when one
+ * is given), integer ranges and defaults are the release's own. An algorithm and a protocol it
+ * does not run with (NVLS with LL) are not a valid point.
+ */
+function ncclSpace(variables: string[] | undefined, refinements: ParamRefinement[], options: NamedSpaceOptions): NamedSpace {
+  const release = options.ncclVersion ?? 'the newest release in the table';
+  const read = new Map(ncclParameters(options.ncclVersion, { undocumented: true }).map((p) => [p.name, p]));
   const notes: string[] = [];
+  const names = variables?.length ? variables.map((v) => v.toUpperCase()) : defaultNcclVariables(read, notes, release);
+  const algorithms = algorithmsFor(options, notes);
   const params: ParamSpec[] = names.map((name) => {
-    const spec = table.byName.get(name);
-    if (!spec) throw new UserError(`${name} is not in the NCCL parameter table.`, 'See the tunable variables with nccl_params {"risk": "tuning"}.');
-    const status = paramStatus(spec);
-    if (status === 'removed') throw new UserError(`${name} is removed from current NCCL (ignored).`, spec.replaced_by ? `Use ${spec.replaced_by}.` : 'Drop it from variables.');
-    if (spec.risk !== 'tuning') notes.push(`${name} is classed ${spec.risk}: see nccl_params before using a result in production`);
-    return ncclParam(spec, table.algorithms, table.protocols);
+    const info = read.get(name);
+    if (!info) throw notReadBy(name, options.ncclVersion, read);
+    if (info.status === 'deprecated') notes.push(`${name} is deprecated in NCCL ${release}${info.replaced_by ? `: ${info.replaced_by} replaces it` : ''}`);
+    if (info.risk !== 'tuning') notes.push(`${name} is classed ${info.risk}: see nccl_params before using a result in production`);
+    const bounded = refinements.some((r) => r.name.toUpperCase() === name && ((r.min !== undefined && r.max !== undefined) || r.choices !== undefined));
+    return ncclParam(info, algorithms.map((a) => a.name), bounded);
   });
-  const space = refine(params, refinements, 'nccl');
+  const space = refine(params, refinements.map((r) => ({ ...r, name: r.name.toUpperCase() })), 'nccl');
+  const protocolsOf = new Map(algorithms.map((a) => [a.name, a.protocols]));
   return {
     name: 'nccl',
     params: space,
@@ -256,33 +290,85 @@ function ncclSpace(variables: string[] | undefined, refinements: ParamRefinement
       }
       return point;
     },
+    isValid(point) {
+      const algo = point.NCCL_ALGO;
+      const proto = point.NCCL_PROTO;
+      if (typeof algo !== 'string' || algo === NONE || typeof proto !== 'string' || proto === NONE) return true;
+      return protocolsOf.get(algo)?.includes(proto) ?? true;
+    },
   };
 }
 
-function ncclParam(spec: NcclParam, algorithms: Record<string, unknown>, protocols: string[]): ParamSpec {
-  const base = { name: spec.name, description: spec.description };
-  const numDefault = spec.default !== null && Number.isFinite(Number(spec.default)) ? Number(spec.default) : undefined;
-  switch (spec.type) {
+/** The default variables this release reads; one it does not read gives way to the name it replaced (NCCL_MIN_CTAS -> NCCL_MIN_NCHANNELS before 2.17). */
+function defaultNcclVariables(read: Map<string, ParameterInfo>, notes: string[], release: string): string[] {
+  return DEFAULT_NCCL_VARIABLES.flatMap((name) => {
+    if (read.has(name)) return [name];
+    const older = [...read.values()].find((p) => p.replaced_by === name);
+    notes.push(older ? `${name} is not read by NCCL ${release}: ${older.name} is varied instead` : `${name} is not read by NCCL ${release}: left out`);
+    return older ? [older.name] : [];
+  });
+}
+
+/** NCCL_ALGO's elements in the release, narrowed to those implementing the collective when it is one NCCL tunes. */
+function algorithmsFor(options: NamedSpaceOptions, notes: string[]): AlgorithmInfo[] {
+  const all = ncclAlgorithms(options.ncclVersion);
+  if (!options.collective) return all;
+  const collective = (ncclCollectiveOf(options.collective) ?? options.collective).toLowerCase();
+  const implementing = all.filter((a) => a.collectives.some((c) => c.toLowerCase() === collective));
+  if (implementing.length === 0) {
+    notes.push(`No NCCL algorithm is chosen for ${options.collective}: NCCL_ALGO lists every algorithm`);
+    return all;
+  }
+  return implementing;
+}
+
+function notReadBy(name: string, version: string | undefined, read: Map<string, ParameterInfo>): UserError {
+  const known = describeParams({ names: [name], ncclVersion: version })[0];
+  if (!known) return new UserError(`${name} is not in the NCCL parameter table.`, 'See the tunable variables with nccl_params {"risk": "tuning"}.');
+  const window = `${known.since ? `read since ${known.since}` : 'read by old releases'}${known.removed_in ? `, not from ${known.removed_in}` : ''}`;
+  // The name this release reads instead: the newer one, or the older one it replaced.
+  const instead = (known.replaced_by && read.has(known.replaced_by) ? known.replaced_by : undefined) ?? [...read.values()].find((p) => p.replaced_by === name)?.name;
+  return new UserError(
+    `${name} is not read by NCCL ${version ?? 'in the newest release the table knows'} (${window}): NCCL would ignore it.`,
+    instead ? `Vary ${instead} instead.` : 'Drop it from the variables, or give the NCCL release you run as nccl_version.',
+  );
+}
+
+function ncclParam(info: ParameterInfo, algorithms: string[], bounded: boolean): ParamSpec {
+  const base = { name: info.name, description: info.description };
+  const numDefault = info.default !== null && Number.isFinite(Number(info.default)) ? Number(info.default) : undefined;
+  const words = (values: string[]): ParamSpec => ({ ...base, type: 'categorical', choices: [...(info.default === null ? [NONE] : []), ...values], default: info.default ?? NONE });
+  switch (info.type) {
     case 'algo-list':
-      return { ...base, type: 'categorical', choices: [NONE, ...Object.keys(algorithms)], default: NONE, description: 'One algorithm for every collective, or none (NCCL chooses).' };
+      return { ...base, type: 'categorical', choices: [NONE, ...algorithms], default: NONE, description: 'One algorithm for every collective, or none (NCCL chooses).' };
     case 'proto-list':
-      return { ...base, type: 'categorical', choices: [NONE, ...protocols], default: NONE, description: 'One protocol, or none (NCCL chooses).' };
+      return { ...base, type: 'categorical', choices: [NONE, ...(info.values ?? [])], default: NONE, description: 'One protocol, or none (NCCL chooses).' };
     case 'bool':
       return { ...base, type: 'bool', default: numDefault === undefined ? undefined : numDefault !== 0 };
     case 'enum':
-      return { ...base, type: 'categorical', choices: [...(spec.default === null ? [NONE] : []), ...(spec.values ?? [])], default: spec.default ?? NONE };
-    case 'int':
-      if (spec.allowed) return { ...base, type: 'categorical', choices: spec.allowed, default: numDefault };
-      if (spec.min === undefined || spec.max === undefined) break;
-      return { ...base, type: 'int', min: spec.min, max: spec.max, log: spec.min > 0 && spec.max / spec.min >= 16, default: numDefault };
+    case 'level':
+    case 'cta-policy':
+      if (info.values?.length) return words(info.values);
+      break;
+    case 'int': {
+      if (info.allowed) return { ...base, type: 'categorical', choices: info.allowed, default: info.allowed.includes(numDefault as number) ? numDefault : undefined };
+      const { min, max } = info.range ?? {};
+      if (min === undefined || max === undefined) {
+        // Bounds or choices from the caller (refine) stand in for a range the table does not give.
+        if (bounded) return { ...base, type: 'int', min: min ?? Number.MIN_SAFE_INTEGER, max: max ?? Number.MAX_SAFE_INTEGER, default: numDefault };
+        break;
+      }
+      return { ...base, type: 'int', min, max, log: min > 0 && max / min >= 16, default: numDefault };
+    }
     case 'bytes': {
-      if (!spec.power_of_two) break;
+      // Powers of two (NCCL's advice for buffer sizes) inside the release's range.
       const choices: number[] = [];
-      for (let b = Math.max(spec.min ?? 1, BUFFSIZE_RANGE[0]); b <= Math.min(spec.max ?? Infinity, BUFFSIZE_RANGE[1]); b *= 2) choices.push(b);
-      return { ...base, type: 'categorical', choices, default: numDefault };
+      for (let b = Math.max(info.range?.min ?? 1, BUFFSIZE_RANGE[0]); b <= Math.min(info.range?.max ?? Infinity, BUFFSIZE_RANGE[1]); b *= 2) choices.push(b);
+      if (choices.length) return { ...base, type: 'categorical', choices, default: numDefault };
+      break;
     }
     default:
       break;
   }
-  throw new UserError(`${spec.name} (${spec.type}) is not a value the suggester can vary.`, 'Vary algorithm, protocol, integer, size or switch variables; set the others in the job environment.');
+  throw new UserError(`${info.name} (${info.type}) is not a value the suggester can vary.`, 'Vary algorithm, protocol, integer, size, level or switch variables (an integer without a documented range needs min and max in params); set the others in the job environment.');
 }

@@ -14,6 +14,8 @@ export interface ObservationFilter {
   direction?: Direction;
   /** Only runs whose context has these values. */
   context?: Record<string, string | number | boolean>;
+  /** Leave out this job's runs (an adaptive search passes its own measurements directly). */
+  exclude_job?: string;
 }
 
 export interface Observations {
@@ -28,7 +30,7 @@ export interface Observations {
 /** The ok runs matching the filter whose config is in the space, grouped per config. */
 export function collectObservations(store: Store, space: Space, filter: ObservationFilter): Observations {
   const all = selectRuns(store, { workload_id: filter.workload_id, domain: filter.domain, status: 'ok' });
-  const inContext = all.filter((r) => Object.entries(filter.context ?? {}).every(([k, v]) => r.context[k] !== undefined && String(r.context[k]) === String(v)));
+  const inContext = all.filter((r) => (filter.exclude_job === undefined || r.job_id !== filter.exclude_job) && Object.entries(filter.context ?? {}).every(([k, v]) => r.context[k] !== undefined && String(r.context[k]) === String(v)));
   const inSpace: { run: Run; point: NonNullable<ReturnType<Space['fromConfig']>> }[] = [];
   for (const run of inContext) {
     const point = space.fromConfig(run.config);

@@ -1,6 +1,5 @@
 /** suggest_config: what to try next, from the runs recorded so far. */
 import { z } from 'zod';
-import { UserError } from '../../core/errors.js';
 import { defineTool, READ_ONLY } from '../../core/tool.js';
 import { configKey } from '../canonical.js';
 import { DOMAINS } from '../runs.js';
@@ -8,22 +7,10 @@ import { comparisonSchema, directionSchema } from '../schemas.js';
 import { compare } from '../stats.js';
 import type { Situation } from '../rules/context.js';
 import { findWorkload } from '../workloads.js';
-import { namedSpace } from './named-spaces.js';
 import { suggestFromHistory } from './from-history.js';
-import { defaultPoint, explicitSpace, pointKey, spaceSize, type ParamSpec, type Space } from './space.js';
+import { defaultPoint, pointKey, spaceSize, type ParamSpec, type Space } from './space.js';
+import { spaceFrom, spaceParamInput } from './space-input.js';
 import type { ConfigObservation } from './suggester.js';
-
-const value = z.union([z.string().max(200), z.number(), z.boolean()]);
-
-const paramInput = z.strictObject({
-  name: z.string().min(1).max(100).describe('Parameter name: a config key (explicit space), a scheduler flag such as "--slice-us", or an NCCL variable.'),
-  type: z.enum(['int', 'float', 'categorical', 'bool']).optional().describe('Explicit space: required. Named space: leave out (the table knows).'),
-  min: z.number().optional().describe('int/float: lower bound (named space: narrows the table\'s range).'),
-  max: z.number().optional().describe('int/float: upper bound.'),
-  log: z.boolean().optional().describe('int/float: search on a log scale (bounds > 0).'),
-  choices: z.array(value).max(256).optional().describe('categorical: the values.'),
-  default: value.optional().describe('The value in effect when nothing is set; tried first.'),
-});
 
 const candidateSchema = z.object({
   config: z.unknown().describe('The config to try, in the form history records (record_run it as is; named spaces: what the execution tool takes).'),
@@ -48,8 +35,9 @@ export const suggestConfigTool = defineTool({
   annotations: READ_ONLY,
   input: z.object({
     space: z.string().max(100).optional().describe('Named space: "sched:<scheduler>" (e.g. "sched:scx_lavd") or "nccl". Leave out for an explicit space given by params.'),
-    params: z.array(paramInput).max(32).optional().describe('Explicit space: the parameters. Named space: optional narrower bounds/choices for some of its parameters.'),
+    params: z.array(spaceParamInput).max(32).optional().describe('Explicit space: the parameters. Named space: optional narrower bounds/choices for some of its parameters.'),
     variables: z.array(z.string().max(100)).max(32).optional().describe('Named space: which parameters to vary (nccl default: NCCL_ALGO, NCCL_PROTO, NCCL_MIN_CTAS, NCCL_NTHREADS, NCCL_BUFFSIZE; sched: every tunable flag).'),
+    nccl_version: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional().describe('Named space "nccl": only the variables this NCCL release reads, with its ranges and defaults (default: context.nccl_version, else the newest release the table knows). context.collective narrows NCCL_ALGO to the algorithms implementing it.'),
     workload: z.string().optional().describe('Observations: runs of this workload (id or name).'),
     domain: z.enum(DOMAINS).optional().describe('Observations: runs of this domain (named space "nccl": nccl by default).'),
     metric: z.string().max(100).optional().describe('Objective; default: the primary metric the runs share.'),
@@ -89,7 +77,7 @@ export const suggestConfigTool = defineTool({
   }),
   async handler(args, { runtime }) {
     const store = runtime.store;
-    const space = buildSpace(args.space, args.params, args.variables);
+    const space = spaceFrom(args.space, args.params, args.variables, { ncclVersion: args.nccl_version ?? stringOf(args.context?.nccl_version), collective: stringOf(args.context?.collective) });
     const workload = args.workload ? findWorkload(store, args.workload) : undefined;
     const domain = args.domain ?? (args.space === 'nccl' ? 'nccl' : undefined);
     const result = suggestFromHistory(
@@ -124,17 +112,12 @@ export const suggestConfigTool = defineTool({
   },
 });
 
-function buildSpace(name: string | undefined, params: z.infer<typeof paramInput>[] | undefined, variables: string[] | undefined): Space {
-  if (name) return namedSpace(name, variables, params ?? []);
-  if (!params?.length) throw new UserError('No space: pass space ("sched:<scheduler>" or "nccl") or params.', 'e.g. params: [{"name": "threads", "type": "int", "min": 1, "max": 8}, {"name": "level", "type": "int", "min": 1, "max": 19}].');
-  if (variables?.length) throw new UserError('variables applies to named spaces only.', 'List the parameters in params instead.');
-  const missing = params.find((p) => !p.type);
-  if (missing) throw new UserError(`Parameter "${missing.name}" has no type.`, 'Give type: int, float, categorical or bool.');
-  return explicitSpace(params as ParamSpec[]);
-}
-
 function describeParam(p: ParamSpec): Record<string, unknown> {
   return Object.fromEntries(Object.entries(p).filter(([k, v]) => v !== undefined && k !== 'description'));
+}
+
+function stringOf(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** Context filter values that are also situation facts (for rule matching). */

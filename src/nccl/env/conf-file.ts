@@ -1,16 +1,23 @@
 /**
- * Writes an nccl.conf where the caller names it. The file is written atomically (temp file in the
- * same directory, fsync, rename), whatever was there is copied to a timestamped backup first, and
- * /etc/nccl.conf is refused unless the caller says allow_system. The answer says which of NCCL's
- * precedence rules the file will fall under.
+ * Writes an nccl.conf where the caller names it, under core's rule for files outside the data dir
+ * (core/target-files.ts: only a new file or one tuneloop wrote there, never through a symlink,
+ * atomically, with a backup). /etc/nccl.conf and ~/.nccl.conf, which NCCL reads without being told,
+ * need allow_system. The answer says which of NCCL's precedence rules the file will fall under.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { UserError } from '../../core/errors.js';
+import { join } from 'node:path';
+import type { Store } from '../../core/store.js';
+import { writeTargetFile, type OptInFile } from '../../core/target-files.js';
 
 export const SYSTEM_CONF = '/etc/nccl.conf';
+export const USER_CONF = '~/.nccl.conf';
+/** The first line of every nccl.conf tuneloop writes (confBody's header comment). */
+export const CONF_HEADER = '# Written by tuneloop';
+
+const OPT_IN: OptInFile[] = [
+  { path: SYSTEM_CONF, flag: 'allow_system', reason: 'every NCCL process on this host reads it.' },
+  { path: USER_CONF, flag: 'allow_system', reason: "every NCCL process of this user reads it (unless NCCL_CONF_FILE is set)." },
+];
 
 export interface ConfWriteResult {
   path: string;
@@ -27,58 +34,23 @@ export interface ConfWriteResult {
 
 export interface ConfWriteOptions {
   allowSystem?: boolean;
-  /** Home directory used to recognise ~/.nccl.conf (default: this process's). */
+  /** Home directory used for ~ and to recognise ~/.nccl.conf (default: this process's). */
   home?: string;
 }
 
-/** `~` expansion and absolute-path check; symlinked directories are resolved so /etc/nccl.conf cannot hide behind one. */
-export function resolveConfPath(path: string, home: string): string {
-  const expanded = path === '~' || path.startsWith('~/') ? join(home, path.slice(1)) : path;
-  if (!isAbsolute(expanded)) {
-    throw new UserError(`path "${path}" is not absolute.`, 'Give an absolute path (or ~/...), e.g. "/home/me/nccl.conf" or "~/.nccl.conf".');
-  }
-  const dir = dirname(resolve(expanded));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UserError(`The directory ${dir} does not exist.`, `Create it first (mkdir -p ${dir}), or choose another path.`);
-  }
-  const realDir = realpathSync(dir);
-  const target = join(realDir, basename(expanded));
-  if (existsSync(target) && lstatSync(target).isSymbolicLink()) return realpathSync(target);
-  return target;
-}
-
-export function writeConfFile(path: string, body: string, options: ConfWriteOptions = {}): ConfWriteResult {
+/** `body` must start with CONF_HEADER (confBody with a "Written by tuneloop ..." header). */
+export function writeConfFile(store: Store, path: string, body: string, options: ConfWriteOptions = {}): ConfWriteResult {
   const home = options.home ?? homedir();
-  const target = resolveConfPath(path, home);
-  if (target === SYSTEM_CONF && !options.allowSystem) {
-    throw new UserError(
-      `Refusing to write ${SYSTEM_CONF}: it applies to every NCCL process on this host.`,
-      'Pass allow_system: true if that is intended, or write a per-user file (~/.nccl.conf) or a file that jobs select with NCCL_CONF_FILE.',
-    );
-  }
-  if (existsSync(target) && !statSync(target).isFile()) throw new UserError(`${target} exists and is not a regular file.`, 'Choose a file path.');
-  const precedence = precedenceOf(target, home);
-  const existed = existsSync(target);
-  if (existed && readFileSync(target, 'utf8') === body) {
-    return { path: target, bytes: Buffer.byteLength(body), backup: null, unchanged: true, ...precedence };
-  }
-  const backup = existed ? `${target}.bak-${new Date().toISOString().replace(/[:.]/g, '-')}` : null;
-  if (backup) copyFileSync(target, backup);
-  const temp = join(dirname(target), `.${basename(target)}.tmp-${randomBytes(4).toString('hex')}`);
-  try {
-    const fd = openSync(temp, 'wx', existed ? statSync(target).mode & 0o777 : 0o644);
-    try {
-      writeSync(fd, body);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, target);
-  } catch (error) {
-    if (existsSync(temp)) unlinkSync(temp);
-    throw new UserError(`Could not write ${target}: ${(error as Error).message}`, 'Check that the directory is writable by the user running tuneloop.', { cause: error });
-  }
-  return { path: target, bytes: Buffer.byteLength(body), backup, unchanged: false, ...precedence };
+  const written = writeTargetFile(store, {
+    path,
+    body,
+    header: CONF_HEADER,
+    tool: 'nccl_env',
+    home,
+    optIn: OPT_IN,
+    allowed: options.allowSystem ? ['allow_system'] : [],
+  });
+  return { ...written, ...precedenceOf(written.path, home) };
 }
 
 const RUNNING =

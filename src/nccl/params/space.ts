@@ -1,7 +1,8 @@
 /**
  * The parameter space as other code consumes it: one flat record per variable a given NCCL
  * release reads, with the values or range that release accepts and its default there. nccl_params
- * describes variables with it, and learn builds its "nccl" search space on ncclParameters().
+ * describes variables with it, and learn builds its "nccl" search space on ncclParameters() and
+ * ncclAlgorithms().
  */
 import { defaultFor, filterParams, maxFor, paramStatus, paramTable, presence, type ParamFilter, type ParamSpec, type ParamType, type Risk } from './table.js';
 import { atLeast, compareVersions } from './versions.js';
@@ -66,13 +67,28 @@ export function describeParam(p: ParamSpec, version?: string): ParameterInfo {
   };
 }
 
+export interface AlgorithmInfo {
+  name: string;
+  /** NCCL collectives it implements (AllReduce, AllGather ...). */
+  collectives: string[];
+  /** Protocols it runs with. */
+  protocols: string[];
+}
+
+/** The NCCL_ALGO elements release `version` (default: the newest) knows, with what each implements. */
+export function ncclAlgorithms(version?: string): AlgorithmInfo[] {
+  const t = paramTable();
+  const v = version ?? t.newest;
+  return Object.entries(t.algorithms)
+    .filter(([, a]) => atLeast(v, a.since) && !(a.removed_in && compareVersions(v, a.removed_in) >= 0))
+    .map(([name, a]) => ({ name, collectives: a.collectives, protocols: a.protocols }));
+}
+
 function valuesIn(p: ParamSpec, version: string): string[] | undefined {
   const t = paramTable();
   switch (p.type) {
     case 'algo-list':
-      return Object.entries(t.algorithms)
-        .filter(([, a]) => atLeast(version, a.since) && !(a.removed_in && compareVersions(version, a.removed_in) >= 0))
-        .map(([name]) => name);
+      return ncclAlgorithms(version).map((a) => a.name);
     case 'proto-list':
       return t.protocols;
     case 'bool':

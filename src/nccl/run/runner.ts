@@ -234,3 +234,12 @@ function summaryLine(r: Omit<RunResult, 'run_id'>): string {
     : '';
   return `${r.collective} on ${where}${version}: ${objective}; status ${r.status}${exit}${why}${reduced}`;
 }
+
+/** A run that is not ok did not do what was asked: its cause in nccl-tests' (or the launcher's) own words. */
+export function runFailure(r: Pick<RunResult, 'status' | 'collective' | 'failures' | 'exit' | 'out_of_bounds'>): string | null {
+  if (r.status === 'ok') return null;
+  const line = r.failures.find((f) => f.kind !== 'min_bw')?.line;
+  if (line) return line;
+  if (r.status === 'invalid') return `${r.collective}: the data check failed (${r.out_of_bounds && !r.out_of_bounds.ok ? `${r.out_of_bounds.count} out-of-bounds value(s)` : '#wrong > 0'})`;
+  return `${r.collective} ${r.status}: ${r.exit.meaning}`;
+}

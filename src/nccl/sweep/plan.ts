@@ -48,24 +48,20 @@ const MAX_GRID = 10_000;
 export function planSweep(input: PlanInput): SweepPlan {
   const candidates = [...(input.configs ?? []), ...expandGrid(input.grid ?? {})];
   if (candidates.length === 0) throw new UserError('The sweep has nothing to try.', 'Pass configs (a list of {VAR: value}) or grid ({VAR: [values...]}).');
-  const swept = new Set(candidates.flatMap((c) => Object.keys(c)));
-  const defaultOmits = Object.keys(input.base).filter((k) => swept.has(k) || TUNING_CATEGORIES.includes(findParam(k)?.category ?? '')).sort();
-  const defaultEnv = Object.fromEntries(Object.entries(input.base).filter(([k]) => !defaultOmits.includes(k)));
-  const configs: PlannedConfig[] = [{ index: 0, label: 'default', settings: {}, env: defaultEnv, isDefault: true, warnings: [] }];
+  const { config: defaultConfig, omits: defaultOmits } = plannedDefault(input.base, new Set(candidates.flatMap((c) => Object.keys(c))));
+  const configs: PlannedConfig[] = [defaultConfig];
   const skipped: SweepPlan['skipped'] = [];
   const seen = new Set<string>([canonicalJson({})]);
   for (const settings of candidates) {
-    const label = labelOf(settings);
-    const validation = validateNcclEnv({ ...input.base, ...settings }, { ncclVersion: input.ncclVersion });
-    if (!validation.ok && !input.allowInvalid) {
-      skipped.push({ label, reason: `invalid: ${validation.errors.map((e) => e.message).join(' ')}` });
+    const planned = plannedConfig(configs.length, settings, input);
+    if ('reason' in planned) {
+      skipped.push(planned);
       continue;
     }
     const key = canonicalJson(settings);
     if (seen.has(key)) continue;
     seen.add(key);
-    const env = input.allowInvalid ? { ...input.base, ...settings } : validation.normalized;
-    configs.push({ index: configs.length, label, settings, env, isDefault: false, warnings: validation.warnings });
+    configs.push(planned);
   }
   const fit = Math.floor(input.maxRuns / input.repeats);
   if (fit < 2) {
@@ -76,6 +72,22 @@ export function planSweep(input: PlanInput): SweepPlan {
   }
   for (const c of configs.splice(fit)) skipped.push({ label: c.label, reason: `over the run budget (max_runs ${input.maxRuns}, repeats ${input.repeats})` });
   return { configs, repeats: input.repeats, skipped, defaultOmits };
+}
+
+/** The untuned default: the base without the swept variables and those that tune NCCL. */
+export function plannedDefault(base: NcclEnv, swept: Set<string>): { config: PlannedConfig; omits: string[] } {
+  const omits = Object.keys(base).filter((k) => swept.has(k) || TUNING_CATEGORIES.includes(findParam(k)?.category ?? '')).sort();
+  const env = Object.fromEntries(Object.entries(base).filter(([k]) => !omits.includes(k)));
+  return { config: { index: 0, label: 'default', settings: {}, env, isDefault: true, warnings: [] }, omits };
+}
+
+/** A config to run: the base plus its settings, validated for the release (unless allow_invalid); the reason when it cannot run. */
+export function plannedConfig(index: number, settings: NcclEnv, input: Pick<PlanInput, 'base' | 'ncclVersion' | 'allowInvalid'>): PlannedConfig | { label: string; reason: string } {
+  const label = labelOf(settings);
+  const validation = validateNcclEnv({ ...input.base, ...settings }, { ncclVersion: input.ncclVersion });
+  if (!validation.ok && !input.allowInvalid) return { label, reason: `invalid: ${validation.errors.map((e) => e.message).join(' ')}` };
+  const env = input.allowInvalid ? { ...input.base, ...settings } : validation.normalized;
+  return { index, label, settings, env, isDefault: false, warnings: validation.warnings };
 }
 
 export function expandGrid(grid: Record<string, string[]>): NcclEnv[] {

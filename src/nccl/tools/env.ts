@@ -25,7 +25,7 @@ export const ncclEnvTool = defineTool({
   title: 'NCCL environment profiles',
   description:
     'Manage named NCCL environment profiles and the nccl.conf files made from them. Profiles live in tuneloop\'s database: validate, save, list, show, delete; render one as shell export lines, a .env body, mpirun -x arguments, ' +
-    'an srun --export argument or an nccl.conf body; or write_conf an nccl.conf to a path you name (the old file is backed up, /etc/nccl.conf needs allow_system). ' +
+    'an srun --export argument or an nccl.conf body; or write_conf an nccl.conf to a path you name: a new file, or one tuneloop wrote there before (it is backed up first); never through a symlink, never another file; /etc/nccl.conf and ~/.nccl.conf need allow_system. ' +
     'Precedence: process environment > NCCL_CONF_FILE or ~/.nccl.conf > /etc/nccl.conf. The environment of processes already running cannot change: only newly started jobs see a new profile or file.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   input: z.object({
@@ -36,7 +36,7 @@ export const ncclEnvTool = defineTool({
     replace: z.boolean().default(false).describe('save: overwrite an existing profile of that name.'),
     format: z.enum(RENDER_FORMATS).optional().describe('render: export | dotenv | mpirun | srun | conf.'),
     path: z.string().optional().describe('write_conf: absolute path (or ~/...) of the nccl.conf to write, e.g. "~/.nccl.conf" or "/shared/job/nccl.conf".'),
-    allow_system: z.boolean().default(false).describe('write_conf: allow /etc/nccl.conf (applies to every NCCL process of the host).'),
+    allow_system: z.boolean().default(false).describe('write_conf: allow /etc/nccl.conf (read by every NCCL process of the host) or ~/.nccl.conf (read by every NCCL process of the user).'),
     nccl_version: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional().describe('NCCL release to validate against (e.g. "2.21.5").'),
   }),
   output: z.object({
@@ -87,7 +87,7 @@ export const ncclEnvTool = defineTool({
         const path = need(args.path, 'path', 'write_conf');
         const { env, validation } = validEnv(resolveEnv(store, args.name, args.env), version);
         const body = confBody(env, headerFor(args.name));
-        const written = writeConfFile(path, body, { allowSystem: args.allow_system });
+        const written = writeConfFile(store, path, body, { allowSystem: args.allow_system });
         return { action: args.action, validation, written: { ...written, body } };
       }
     }

@@ -1,9 +1,9 @@
 /** run_nccl_tests: one nccl-tests run, locally or through mpirun/srun, parsed and recorded. */
 import { z } from 'zod';
 import { jobOutputSchema } from '../../core/jobs.js';
-import { defineTool, runAsJob, summarizeJob, waitSeconds } from '../../core/tool.js';
+import { RUNS_CLIENT_CODE, defineTool, runAsJob, summarizeJob, waitSeconds } from '../../core/tool.js';
 import { recordNcclRun } from '../run/history.js';
-import { runNcclTests } from '../run/runner.js';
+import { runFailure, runNcclTests } from '../run/runner.js';
 import { runResultSchema, type RunResult } from '../schemas.js';
 import { buildRunSpec, envFields, launcherFields, measureFields, testFields, workloadIdOf } from './inputs.js';
 
@@ -16,7 +16,7 @@ export const runNcclTestsTool = defineTool({
     'Returns versions, devices and ranks, the parsed rows (size, time, algbw, busbw, #wrong), the out-of-bounds verdict, tuneloop\'s objective ' +
     '(mean busbw over the largest message-size band) and per-band figures, NCCL WARN lines, failures with the exit code\'s meaning, and with ' +
     'log_nccl_choices the algorithm/protocol/channels NCCL chose. Runs as a job (poll job_status). Needs nccl-tests built (MPI=1 for mpirun/srun).',
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  annotations: RUNS_CLIENT_CODE,
   input: z.object({
     ...testFields,
     ...launcherFields,
@@ -34,7 +34,7 @@ export const runNcclTestsTool = defineTool({
       const outcome = await runNcclTests(runtime.config, spec, job);
       const run = args.record ? recordNcclRun(runtime.store, outcome.result, { jobId: job.id, workloadId, flags: spec.flags, edges: spec.edges }) : null;
       return { ...outcome.result, run_id: run?.id ?? null };
-    });
+    }, runFailure);
   },
   summarize: (view) => summarizeJob(view, summarizeRun),
 });

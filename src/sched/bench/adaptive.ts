@@ -1,7 +1,8 @@
 /**
  * benchmark_workload's adaptive mode: instead of one B config, the suggester (learn's
  * suggest_config machinery over the `sched:<scheduler>` space) proposes each next flag set from
- * the workload's history, this job's runs included.
+ * the workload's history, this job's runs included. The loop is learn's runAdaptiveSearch (shared
+ * with nccl_sweep); this file says what one trial is here.
  *
  * - Trial 1 is an interleaved A/B of the default scheduler against the suggester's first proposal
  *   (the scheduler's own defaults unless history says otherwise); later trials run B only,
@@ -17,8 +18,8 @@
 import { errorMessage, isUserError, UserError } from '../../core/errors.js';
 import type { JobContext } from '../../core/jobs.js';
 import type { Runtime } from '../../core/runtime.js';
-import { configKey } from '../../learn/canonical.js';
 import { compare, summarize } from '../../learn/stats.js';
+import { runAdaptiveSearch } from '../../learn/suggest/adaptive.js';
 import { suggestFromHistory } from '../../learn/suggest/from-history.js';
 import { namedSpace } from '../../learn/suggest/named-spaces.js';
 import { schedulerRegistry } from '../registry.js';
@@ -27,10 +28,14 @@ import type { Arm, ArmLabel, BenchmarkPlan } from './plan.js';
 
 /** Trials without a gain beyond the noise before the search stops. */
 const PATIENCE = 3;
+/** Gains below this share of the best are not worth chasing. */
+const NOISE_FLOOR = 0.01;
+
+type FlagConfig = { scheduler: string; flags: string[] };
 
 export interface AdaptiveTrial {
   trial: number;
-  config: { scheduler: string; flags: string[] };
+  config: FlagConfig;
   kind: string;
   rationale: string;
   ok_runs: number;
@@ -43,7 +48,7 @@ export interface AdaptiveSummary {
   budget: number;
   trials: AdaptiveTrial[];
   stopped: 'budget' | 'converged' | 'exhausted';
-  best: { config: { scheduler: string; flags: string[] }; median: number; n: number } | null;
+  best: { config: FlagConfig; median: number; n: number } | null;
   /** Whether a confirmation A/B of the best config ran (false: trial 1's A/B was the best's). */
   confirmed_separately: boolean;
 }
@@ -68,65 +73,63 @@ export async function runAdaptiveBenchmark(runtime: Runtime, job: JobContext, pl
   const armA = plan.arms[0];
   const runs: RunRecord[] = [];
   const order: ArmLabel[] = [];
-  const trials: AdaptiveTrial[] = [];
-  const rejected = new Set<string>();
-  const byConfig = new Map<string, { config: AdaptiveTrial['config']; values: number[]; trial: number; arm: Arm }>();
-  let stopped: AdaptiveSummary['stopped'] = 'budget';
-  const bestHistory: number[] = [];
+  const notes = new Map<number, string>();
+  const armOf = new Map<string, Arm>();
+  const filter = { workload_id: plan.workload!.id, workloadName: plan.workload!.name, domain: 'sched' as const, metric: plan.primary, direction: plan.direction, exclude_job: job.id };
 
   const warm = async (arm: Arm) => {
     for (let w = 0; w < input.warmup; w++) await runWarmup(runtime, job, plan, arm, w);
   };
 
-  for (let trial = 1; trial <= budget; trial++) {
-    const suggestion = suggestFromHistory(runtime.store, space, { workload_id: plan.workload!.id, workloadName: plan.workload!.name, domain: 'sched', metric: plan.primary, direction: plan.direction }, { count: 1 + rejected.size, seed: input.adaptive_seed, useRules: true });
-    const candidate = suggestion.candidates.map((c) => ({ c, config: space.toConfig(c.point) as AdaptiveTrial['config'] })).find((x) => !rejected.has(configKey(x.config)));
-    if (!candidate) {
-      stopped = 'exhausted';
-      break;
-    }
-    let arm: Arm;
-    try {
-      const target = await registry.resolve({ scheduler, flags: candidate.config.flags, allowUnlistedFlags: false });
-      arm = { label: 'B', config: { scheduler: target.name, flags: target.args }, target };
-    } catch (error) {
-      if (!isUserError(error)) throw error;
-      rejected.add(configKey(candidate.config));
-      trials.push({ trial, config: candidate.config, kind: 'rejected', rationale: candidate.c.rationale, ok_runs: 0, median: null, note: errorMessage(error) });
-      job.log(`[tuneloop] trial ${trial}: ${candidate.config.flags.join(' ') || '(defaults)'} refused: ${errorMessage(error)}`);
-      continue;
-    }
-    job.log(`[tuneloop] trial ${trial} (${candidate.c.kind}): ${scheduler} ${candidate.config.flags.join(' ') || '(defaults)'}: ${candidate.c.rationale}`);
-    if (trial === 1) await warm(armA);
-    await warm(arm);
-    const trialOrder = order.length === 0 ? counterbalanced(['A', 'B'], input.repeats) : Array<ArmLabel>(input.repeats).fill('B');
-    const added = await runMeasured(runtime, job, plan, [armA, arm], trialOrder, runs, step, trial);
-    order.push(...trialOrder);
-    const values = added.filter((r) => r.arm === 'B' && r.status === 'ok').map((r) => r.metrics[plan.primary]);
-    const key = configKey(arm.config);
-    const entry = byConfig.get(key) ?? { config: arm.config as AdaptiveTrial['config'], values: [], trial, arm };
-    entry.values.push(...values);
-    byConfig.set(key, entry);
-    const s = summarize(values);
-    trials.push({ trial, config: arm.config as AdaptiveTrial['config'], kind: candidate.c.kind, rationale: candidate.c.rationale, ok_runs: values.length, median: s.median, note: null });
-
-    // Converged: the best median has not moved by more than the noise for PATIENCE trials.
-    const best = bestOf(byConfig, plan.direction);
-    bestHistory.push(best?.median ?? NaN);
-    // The noise: the pooled run-to-run spread, at least 1% of the best (smaller gains are not worth chasing).
-    const spread = pooledSd([...byConfig.values()].map((e) => e.values));
-    const noise = spread === null || !best ? null : Math.max(spread, 0.01 * Math.abs(best.median));
-    if (bestHistory.length > PATIENCE && best && noise !== null) {
-      const before = bestHistory[bestHistory.length - 1 - PATIENCE];
-      if (Math.abs(best.median - before) <= noise) {
-        stopped = 'converged';
-        job.log(`[tuneloop] converged: the best ${plan.primary} moved by at most the noise (${noise.toPrecision(3)}) over the last ${PATIENCE} trials`);
-        break;
+  const search = await runAdaptiveSearch({
+    space,
+    direction: plan.direction,
+    suggest: (count, extra) => suggestFromHistory(runtime.store, space, filter, { count, seed: input.adaptive_seed, useRules: true, extra }),
+    maxTrials: budget,
+    patience: PATIENCE,
+    noiseFloor: NOISE_FLOOR,
+    replayHistoryBest: true,
+    log: (line) => job.log(line),
+    async evaluate(proposal, trial) {
+      const flags = (proposal.config as FlagConfig).flags;
+      let arm: Arm;
+      try {
+        const target = await registry.resolve({ scheduler, flags, allowUnlistedFlags: false });
+        arm = { label: 'B', config: { scheduler: target.name, flags: target.args }, target };
+      } catch (error) {
+        if (!isUserError(error)) throw error;
+        notes.set(trial, errorMessage(error));
+        job.log(`[tuneloop] trial ${trial}: ${flags.join(' ') || '(defaults)'} refused: ${errorMessage(error)}`);
+        return { status: 'rejected', values: [], note: errorMessage(error) };
       }
-    }
-  }
+      armOf.set(proposal.key, arm);
+      const first = order.length === 0;
+      if (first) await warm(armA);
+      await warm(arm);
+      const trialOrder = first ? counterbalanced(['A', 'B'], input.repeats) : Array<ArmLabel>(input.repeats).fill('B');
+      const added = await runMeasured(runtime, job, plan, [armA, arm], trialOrder, runs, step, trial);
+      order.push(...trialOrder);
+      const values = added.filter((r) => r.arm === 'B' && r.status === 'ok').map((r) => r.metrics[plan.primary]);
+      return { status: values.length ? 'ok' : 'failed', values };
+    },
+  });
 
-  const best = bestOf(byConfig, plan.direction);
+  const trials: AdaptiveTrial[] = search.trials.map((t) => {
+    const rejected = t.outcome.status === 'rejected';
+    const arm = armOf.get(t.proposal.key);
+    const values = t.outcome.values;
+    return {
+      trial: t.trial,
+      config: rejected || !arm ? (t.proposal.config as FlagConfig) : (arm.config as FlagConfig),
+      kind: rejected ? 'rejected' : t.proposal.kind,
+      rationale: t.proposal.rationale,
+      ok_runs: values.length,
+      median: values.length ? median(values) : null,
+      note: notes.get(t.trial) ?? null,
+    };
+  });
+  const bestEntry = search.ranked[0];
+  const best = bestEntry && { arm: armOf.get(bestEntry.key)!, values: bestEntry.values, trial: bestEntry.first_trial, median: median(bestEntry.values) };
   let confirmedSeparately = false;
   let aValues = runs.filter((r) => r.arm === 'A' && r.status === 'ok').map((r) => r.metrics[plan.primary]);
   let bRuns = best ? runs.filter((r) => r.arm === 'B' && r.trial === best.trial) : [];
@@ -134,7 +137,7 @@ export async function runAdaptiveBenchmark(runtime: Runtime, job: JobContext, pl
     // The verdict needs the best against the default, interleaved: a fresh A/B.
     confirmedSeparately = true;
     const confirmOrder = counterbalanced(['A', 'B'], input.repeats);
-    job.log(`[tuneloop] confirming the best (${best.config.flags.join(' ') || 'defaults'}) against the default scheduler`);
+    job.log(`[tuneloop] confirming the best (${(best.arm.config.flags ?? []).join(' ') || 'defaults'}) against the default scheduler`);
     const added = await runMeasured(runtime, job, plan, [armA, best.arm], confirmOrder, runs, step, budget + 1);
     order.push(...confirmOrder);
     aValues = added.filter((r) => r.arm === 'A' && r.status === 'ok').map((r) => r.metrics[plan.primary]);
@@ -152,32 +155,14 @@ export async function runAdaptiveBenchmark(runtime: Runtime, job: JobContext, pl
       space: space.name,
       budget,
       trials,
-      stopped,
-      best: best ? { config: best.config, median: best.median, n: best.values.length } : null,
+      // No deadline, signal or confirmation here: the loop stops for one of these three.
+      stopped: search.stopped as AdaptiveSummary['stopped'],
+      best: best ? { config: best.arm.config as FlagConfig, median: best.median, n: best.values.length } : null,
       confirmed_separately: confirmedSeparately,
     },
   });
 }
 
-function bestOf(byConfig: Map<string, { config: AdaptiveTrial['config']; values: number[]; trial: number; arm: Arm }>, direction: 'lower' | 'higher') {
-  let best: { config: AdaptiveTrial['config']; values: number[]; trial: number; arm: Arm; median: number } | null = null;
-  for (const e of byConfig.values()) {
-    const m = summarize(e.values).median;
-    if (m === null) continue;
-    if (!best || (direction === 'lower' ? m < best.median : m > best.median)) best = { ...e, median: m };
-  }
-  return best;
-}
-
-/** Pooled within-config standard deviation, when some config has 2+ values. */
-function pooledSd(groups: number[][]): number | null {
-  let ss = 0;
-  let df = 0;
-  for (const g of groups) {
-    if (g.length < 2) continue;
-    const m = g.reduce((s, v) => s + v, 0) / g.length;
-    ss += g.reduce((s, v) => s + (v - m) ** 2, 0);
-    df += g.length - 1;
-  }
-  return df > 0 ? Math.sqrt(ss / df) : null;
+function median(values: number[]): number {
+  return summarize(values).median!;
 }

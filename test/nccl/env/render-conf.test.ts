@@ -1,7 +1,9 @@
 /** Rendering an environment for job scripts, and writing nccl.conf safely. */
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../../../src/core/store.js';
+import { targetFileMigrations } from '../../../src/core/target-files.js';
 import { precedenceOf, writeConfFile } from '../../../src/nccl/env/conf-file.js';
 import { renderEnv, shellQuote } from '../../../src/nccl/env/render.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -41,48 +43,52 @@ describe('renderEnv', () => {
 
 describe('writeConfFile', () => {
   const home = tempDir();
+  const store = openStore(join(home, 'db'), { files: targetFileMigrations });
+  const conf = (line: string) => `# Written by tuneloop, a test.\n${line}\n`;
 
-  it('writes a new file atomically, then backs up the old one before replacing it', () => {
+  it('writes a new file atomically, then backs up its own file before replacing it', () => {
     const path = join(home, 'job.conf');
-    const first = writeConfFile(path, 'NCCL_PROTO=Simple\n', { home });
-    expect(first).toMatchObject({ path, backup: null, unchanged: false, bytes: 18 });
+    const first = writeConfFile(store, path, conf('NCCL_PROTO=Simple'), { home });
+    expect(first).toMatchObject({ path, backup: null, unchanged: false, bytes: 49 });
     expect(first.activation).toContain(`NCCL_CONF_FILE=${path}`);
     expect(first.activation).toMatch(/already running keep the environment/);
-    const again = writeConfFile(path, 'NCCL_PROTO=Simple\n', { home });
+    const again = writeConfFile(store, path, conf('NCCL_PROTO=Simple'), { home });
     expect(again).toMatchObject({ unchanged: true, backup: null });
-    const second = writeConfFile(path, 'NCCL_PROTO=LL\n', { home });
-    expect(readFileSync(path, 'utf8')).toBe('NCCL_PROTO=LL\n');
-    expect(readFileSync(second.backup!, 'utf8')).toBe('NCCL_PROTO=Simple\n');
-    expect(readdirSync(home).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    const second = writeConfFile(store, path, conf('NCCL_PROTO=LL'), { home });
+    expect(readFileSync(path, 'utf8')).toBe(conf('NCCL_PROTO=LL'));
+    expect(readFileSync(second.backup!, 'utf8')).toBe(conf('NCCL_PROTO=Simple'));
+    expect(readdirSync(home).filter((f) => f.includes('.tuneloop-'))).toEqual([]);
   });
 
-  it('expands ~ and recognises ~/.nccl.conf', () => {
-    const r = writeConfFile('~/.nccl.conf', 'NCCL_ALGO=Ring\n', { home });
+  it('expands ~, recognises ~/.nccl.conf and asks allow_system for it', () => {
+    expect(() => writeConfFile(store, '~/.nccl.conf', conf('NCCL_ALGO=Ring'), { home })).toThrow(/Refusing to write .*\.nccl\.conf without allow_system/);
+    const r = writeConfFile(store, '~/.nccl.conf', conf('NCCL_ALGO=Ring'), { home, allowSystem: true });
     expect(r.path).toBe(join(home, '.nccl.conf'));
     expect(r.precedence).toMatch(/^Middle: ~\/.nccl.conf is read when NCCL_CONF_FILE is not set/);
   });
 
   it('refuses /etc/nccl.conf without allow_system, also through a symlinked directory', () => {
     const before = existsSync('/etc/nccl.conf') ? readFileSync('/etc/nccl.conf', 'utf8') : null;
-    expect(() => writeConfFile('/etc/nccl.conf', 'x\n', { home })).toThrow(/Refusing to write \/etc\/nccl.conf/);
+    expect(() => writeConfFile(store, '/etc/nccl.conf', conf('x'), { home })).toThrow(/Refusing to write \/etc\/nccl.conf without allow_system/);
     const link = join(home, 'etc-link');
     symlinkSync('/etc', link);
-    expect(() => writeConfFile(join(link, 'nccl.conf'), 'x\n', { home })).toThrow(/Refusing/);
+    expect(() => writeConfFile(store, join(link, 'nccl.conf'), conf('x'), { home })).toThrow(/Refusing/);
     expect(existsSync('/etc/nccl.conf') ? readFileSync('/etc/nccl.conf', 'utf8') : null).toBe(before);
     expect(precedenceOf('/etc/nccl.conf', home).precedence).toMatch(/^Lowest/);
   });
 
   it('refuses relative paths, missing directories and non-files, naming the remedy', () => {
-    expect(() => writeConfFile('nccl.conf', 'x', { home })).toThrow(/not absolute/);
-    expect(() => writeConfFile(join(home, 'nope', 'nccl.conf'), 'x', { home })).toThrow(/does not exist/);
+    expect(() => writeConfFile(store, 'nccl.conf', conf('x'), { home })).toThrow(/not absolute/);
+    expect(() => writeConfFile(store, join(home, 'nope', 'nccl.conf'), conf('x'), { home })).toThrow(/does not exist/);
     mkdirSync(join(home, 'adir'));
-    expect(() => writeConfFile(join(home, 'adir'), 'x', { home })).toThrow(/not a regular file/);
+    expect(() => writeConfFile(store, join(home, 'adir'), conf('x'), { home })).toThrow(/not a regular file/);
   });
 
   it('keeps the permissions of the file it replaces', () => {
     const path = join(home, 'mode.conf');
-    writeFileSync(path, 'old\n', { mode: 0o600 });
-    writeConfFile(path, 'new\n', { home });
+    writeConfFile(store, path, conf('NCCL_ALGO=Ring'), { home });
+    chmodSync(path, 0o600);
+    writeConfFile(store, path, conf('NCCL_ALGO=Tree'), { home });
     expect(lstatSync(path).mode & 0o777).toBe(0o600);
   });
 });

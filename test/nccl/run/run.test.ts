@@ -15,11 +15,17 @@ const suffixed = installFake({ suffix: '_mpi' });
 const { call } = await connectInMemory({ TUNELOOP_NCCL_TESTS_DIR: FAKE_BIN });
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const sc = (r: { structuredContent?: unknown }) => r.structuredContent as any;
+/** A run that is not ok is a failed action (issue 9 section 4): an error that still carries the run, nccl-tests' failure line first. */
 const run = async (args: Record<string, unknown>) => {
   const r = await call('run_nccl_tests', { wait_s: 50, ...args });
-  if (r.isError) throw new Error(textOf(r));
-  expect(sc(r).status, textOf(r)).toBe('succeeded');
-  return sc(r).result;
+  const result = sc(r)?.result;
+  expect(result, textOf(r)).toBeDefined();
+  const failed = result.status !== 'ok';
+  expect(Boolean(r.isError), textOf(r)).toBe(failed);
+  expect(sc(r).status, textOf(r)).toBe(failed ? 'failed' : 'succeeded');
+  const line = result.failures.find((f: { kind: string }) => f.kind !== 'min_bw')?.line;
+  if (failed && line) expect(textOf(r).split('\n')[0]).toBe(line);
+  return result;
 };
 const small = { min_bytes: '1K', max_bytes: '64M', step_factor: 4, gpus_per_process: 2, iters: 2 };
 

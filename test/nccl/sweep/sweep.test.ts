@@ -164,6 +164,13 @@ describe('statistics, budgets and invalid configs', () => {
     expect(r.ranking.find((s: { label: string }) => s.label === 'NCCL_ALGO=NVLS')).toMatchObject({ n: 0, median_gbps: null });
   });
 
+  it('a sweep whose default never runs is an error (issue 9 section 4), the default\'s own failure line first, the result kept', async () => {
+    const r = await call('nccl_sweep', { ...test, max_bytes: '4K', grid: { NCCL_PROTO: ['LL', 'Simple'] }, env: { FAKE_NCCL_TESTS_FAIL: 'cuda' }, wait_s: 50 });
+    expect(r.isError).toBe(true);
+    expect(textOf(r).split('\n')[0]).toMatch(/^The default never produced a bus bandwidth \(.*Test CUDA failure common\.cu:\d+ 'out of memory'.*\): margins cannot be computed/);
+    expect(sc(r)).toMatchObject({ status: 'failed', result: { default: { median_gbps: null }, winner: null } });
+  });
+
   it('refuses a sweep with nothing to try, or a base with errors', async () => {
     expect(textOf(await call('nccl_sweep', { ...test }))).toMatch(/needs configs or grid/);
     expect(textOf(await call('nccl_sweep', { ...test, grid: { NCCL_PROTO: ['LL'] }, env: { NCCL_IB_TIMEOUT: '99' } }))).toMatch(/above the maximum 31/);
