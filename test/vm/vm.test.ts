@@ -112,6 +112,23 @@ describe('tuneloop vm on the command line', () => {
     expect(r.stderr).toContain('TUNELOOP_VM_KERNEL_SOURCE');
   });
 
+  it('vm run and vm build without qemu name qemu-system-x86, and start nothing', async () => {
+    // A PATH with every other tool the build needs but no qemu: links to the host's own binaries.
+    const bin = join(home, 'bin-without-qemu');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['make', 'gcc', 'flex', 'bison', 'bc', 'perl', 'xz', 'pahole', 'objcopy', 'bpftool', 'busybox', 'cpio']) {
+      const found = spawnSync('sh', ['-c', `command -v ${tool} || ls /usr/sbin/${tool}`], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+      if (found) symlinkSync(found, join(bin, tool));
+    }
+    for (const verb of [['run', '--', 'true'], ['build']]) {
+      const r = await runCommand([process.execPath, CLI, 'vm', ...verb], { env: { ...env, PATH: bin }, timeoutMs: 30_000 });
+      expect(r.exitCode, verb[0]).toBe(2);
+      expect(r.stderr).toContain('qemu-system-x86_64');
+      expect(r.stderr).toMatch(/Remedy: Install the Debian packages: apt-get install .*qemu-system-x86/);
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('refuses bad options with the usage', async () => {
     for (const args of [['vm', 'run', '--memory', 'lots', '--', 'true'], ['vm', 'frobnicate'], ['vm', 'run', '--env', 'NOEQUALS', 'true']]) {
       const r = await runCommand([process.execPath, CLI, ...args], { env, timeoutMs: 30_000 });
