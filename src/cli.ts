@@ -17,6 +17,7 @@ const USAGE = `tuneloop ${SERVER_VERSION}: an MCP server for tuning real systems
 
 Usage:
   tuneloop [serve] [--toolsets a,b] [--read-only] [--home DIR] [--keep-jobs]
+  tuneloop serve --http [--host 127.0.0.1] [--port 8731] [--token-file PATH] [--allowed-origins URL,...]
   tuneloop call TOOL ['{"json": "arguments"}'] [--no-follow] [--timeout S]
   tuneloop tools [--json] [--toolsets a,b] [--read-only]
   tuneloop doctor [--json]
@@ -26,7 +27,7 @@ Usage:
 Environment: TUNELOOP_HOME, TUNELOOP_TOOLSETS, TUNELOOP_READ_ONLY, TUNELOOP_PYTHON,
 TUNELOOP_SYSFS_ROOT, TUNELOOP_PROC_ROOT, TUNELOOP_CASES, TUNELOOP_NCCL_TESTS_DIR,
 TUNELOOP_METRICS_HOSTS, TUNELOOP_SCHED_DIRS, TUNELOOP_SCHED_LIBEXEC, TUNELOOP_VM_CACHE,
-TUNELOOP_VM_KERNEL_SOURCE, TUNELOOP_VM_ACCEL. Toolsets: observe, sched, nccl, triton, history (jobs is always on).`;
+TUNELOOP_VM_KERNEL_SOURCE, TUNELOOP_VM_ACCEL, TUNELOOP_HTTP_TOKEN, TUNELOOP_HTTP_ORIGINS. Toolsets: observe, sched, nccl, triton, history (jobs is always on).`;
 
 const OPTIONS = {
   toolsets: { type: 'string' },
@@ -36,6 +37,11 @@ const OPTIONS = {
   'no-follow': { type: 'boolean' },
   'keep-jobs': { type: 'boolean' },
   timeout: { type: 'string' },
+  http: { type: 'boolean' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'token-file': { type: 'string' },
+  'allowed-origins': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -61,6 +67,16 @@ async function main(argv: string[]): Promise<number | 'serving'> {
   const [command = 'serve', ...rest] = positionals;
   switch (command) {
     case 'serve': {
+      if (values.http) {
+        if (values['keep-jobs']) throw new UserError('--keep-jobs is for a stdio server (it outlives its stdin); an HTTP server keeps its jobs until it stops.', 'tuneloop serve --http ... (without --keep-jobs)');
+        const [{ serveHttp }, { loadHttpOptions }] = await Promise.all([import('./cli/serve-http.js'), import('./http/access.js')]);
+        const http = { host: values.host, port: values.port, tokenFile: values['token-file'], allowedOrigins: values['allowed-origins'] };
+        await serveHttp(loadConfig(flags), loadHttpOptions(http));
+        return 'serving';
+      }
+      if (values.host || values.port || values['token-file'] || values['allowed-origins']) {
+        throw new UserError('--host, --port, --token-file and --allowed-origins need --http.', 'tuneloop serve --http --port 8731 --token-file PATH');
+      }
       const { serve } = await import('./cli/serve.js');
       await serve(loadConfig(flags), { keepJobs: Boolean(values['keep-jobs']) });
       return 'serving';

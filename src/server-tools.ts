@@ -1,7 +1,9 @@
 /**
- * tools/list and tools/call, answered from the tool definitions. tuneloop answers both itself rather
+ * tools/list and tools/call, the one path every tool is served by. tuneloop answers both itself rather
  * than through McpServer.registerTool, so that:
- * - `tools/list` and `tuneloop tools --json` are one function (toolListing), computed once;
+ * - tools/list is answered from entries computed before the request: for the tools of the index, the
+ *   listing written at build time (tool-index.ts), so a server starts without importing a toolset
+ *   or converting a zod schema; a toolset's modules load when one of its tools is first called;
  * - input is validated against the strict-all-the-way-down schema the listing shows, and the error
  *   text is ours: it names the field and quotes the caller's input only in bounded pieces;
  * - every outcome goes through one place: a result, a failed action (core/failure.ts), a UserError
@@ -16,60 +18,65 @@ import { ActionFailed, firstLine } from './core/failure.js';
 import { formatInputError } from './core/input-errors.js';
 import { describeBug } from './core/log.js';
 import type { Runtime } from './core/runtime.js';
-import { strictDeep } from './core/strict.js';
 import type { ToolContext, ToolDefinition } from './core/tool.js';
+import { loadToolset, strictInput, toolListing, type ListedTool } from './tool-index.js';
 
-type AnyObject = z.ZodObject<z.ZodRawShape>;
-
-const strictInputs = new WeakMap<ToolDefinition, AnyObject>();
-
-/** The input schema a tool is served and validated with: unknown keys refused at every depth. */
-export function strictInput(tool: ToolDefinition): AnyObject {
-  let schema = strictInputs.get(tool);
-  if (!schema) strictInputs.set(tool, (schema = strictDeep(tool.input as AnyObject)));
-  return schema;
-}
-
-/** A tool as tools/list shows it (and `tuneloop tools --json`). */
-export function toolListing(tool: ToolDefinition): Tool {
-  return {
-    name: tool.name,
-    title: tool.title,
-    description: tool.description,
-    inputSchema: z.toJSONSchema(strictInput(tool), { target: 'draft-7', io: 'input' }) as Tool['inputSchema'],
-    outputSchema: z.toJSONSchema(tool.output, { target: 'draft-7', io: 'output' }) as Tool['outputSchema'],
-    annotations: { title: tool.title, ...tool.annotations },
-    execution: { taskSupport: 'forbidden' },
-  };
+/** A served tool: its tools/list entry, and its definition (loaded on first call). */
+interface Entry {
+  listing(): Tool;
+  load(): Promise<ToolDefinition>;
 }
 
 interface Registry {
   runtime: Runtime;
-  tools: Map<string, ToolDefinition>;
-  listing?: Tool[];
+  tools: Map<string, Entry>;
 }
 
 const registries = new WeakMap<McpServer, Registry>();
 
-/** Serve `tool` on `server` (the first call installs the tools/list and tools/call handlers). */
+/** Serve a tool of the index from its precomputed listing; its toolset loads on the first call. */
+export function registerListedTool(server: McpServer, runtime: Runtime, listed: ListedTool): void {
+  const name = listed.tool.name;
+  addEntry(server, runtime, name, {
+    listing: () => listed.tool,
+    async load() {
+      const tool = (await loadToolset(listed.toolset)).find((t) => t.name === name);
+      if (!tool) throw new Error(`tool ${name} is in the listing but not in toolset ${listed.toolset}: the listing is stale (npm run build)`);
+      return tool;
+    },
+  });
+}
+
+/** Serve a tool from its definition (tests, tools outside the index); its listing is computed once, on the first tools/list. */
 export function registerTool(server: McpServer, runtime: Runtime, tool: ToolDefinition): void {
+  let listing: Tool | undefined;
+  addEntry(server, runtime, tool.name, { listing: () => (listing ??= toolListing(tool)), load: async () => tool });
+}
+
+/** The first entry installs the tools/list and tools/call handlers. */
+function addEntry(server: McpServer, runtime: Runtime, name: string, entry: Entry): void {
   let registry = registries.get(server);
   if (!registry) {
     registry = { runtime, tools: new Map() };
     registries.set(server, registry);
     installHandlers(server, registry);
   }
-  registry.tools.set(tool.name, tool);
-  registry.listing = undefined;
+  registry.tools.set(name, entry);
 }
 
 function installHandlers(server: McpServer, registry: Registry): void {
   server.server.registerCapabilities({ tools: {} });
-  // The tool set never changes after start-up: the listing is computed once (~40 ms for our tools).
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: (registry.listing ??= [...registry.tools.values()].map(toolListing)) }));
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...registry.tools.values()].map((e) => e.listing()) }));
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const tool = registry.tools.get(request.params.name);
-    if (!tool) return unknownTool(request.params.name, [...registry.tools.keys()]);
+    const entry = registry.tools.get(request.params.name);
+    if (!entry) return unknownTool(request.params.name, [...registry.tools.keys()]);
+    let tool: ToolDefinition;
+    try {
+      tool = await entry.load();
+    } catch (error) {
+      registry.runtime.log('error', `loading ${request.params.name} failed: ${describeBug(error)}`);
+      return { isError: true, content: [{ type: 'text', text: formatErrorText(error) }] };
+    }
     const parsed = strictInput(tool).safeParse(request.params.arguments ?? {});
     if (!parsed.success) return { isError: true, content: [{ type: 'text', text: formatInputError(tool.name, strictInput(tool), parsed.error) }] };
     const progressToken = request.params._meta?.progressToken;

@@ -7,9 +7,9 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from './core/config.js';
 import { boundErrorText, formatErrorText, isUserError } from './core/errors.js';
 import { createRuntime, type Runtime } from './core/runtime.js';
-import type { ToolDefinition } from './core/tool.js';
-import { registerTool } from './server-tools.js';
-import { allTools } from './tools.js';
+import type { LogSink } from './core/log.js';
+import { registerListedTool } from './server-tools.js';
+import { selectListed, toolList } from './tool-index.js';
 import { allMigrations } from './migrations.js';
 import { registerResources } from './mcp/resources.js';
 import { registerPrompts } from './mcp/prompts.js';
@@ -22,13 +22,6 @@ Work in a loop: observe (system_snapshot, gpu_status, diagnose_logs) -> plan (se
 The prompts tune_scheduler, tune_nccl, optimize_kernel and diagnose_incident walk through the whole loop.
 Long operations return {job_id, status: "running"}: poll job_status, stop with job_cancel. Trust a gain only when compare_runs says it is significant.`;
 
-/** The tools a server with this config registers: enabled toolsets, minus writers in read-only mode. */
-export function selectTools(config: Pick<Config, 'toolsets' | 'readOnly'>): ToolDefinition[] {
-  return allTools.filter(
-    (t) => config.toolsets.includes(t.toolset) && (!config.readOnly || t.annotations.readOnlyHint),
-  );
-}
-
 export interface TuneloopServer {
   server: McpServer;
   runtime: Runtime;
@@ -37,24 +30,41 @@ export interface TuneloopServer {
 
 export function createServer(config: Config): TuneloopServer {
   const runtime = createRuntime(config, allMigrations);
+  const session = createSessionServer(runtime);
+  return {
+    server: session.server,
+    runtime,
+    async close() {
+      await runtime.shutdown();
+      await session.close();
+    },
+  };
+}
+
+/**
+ * One MCP session's server over a runtime. stdio has one session per process (createServer); the
+ * HTTP server gives each session its own McpServer over the process's one runtime, so closing a
+ * session ends only its protocol state: jobs, schedulers and monitors belong to the runtime.
+ */
+export function createSessionServer(runtime: Runtime): { server: McpServer; close(): Promise<void> } {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
   // The client sees tuneloop's diagnostics in its own log once connected (it may set the level).
-  runtime.logger.addSink((level, message) => {
+  const sink: LogSink = (level, message) => {
     if (server.isConnected()) server.sendLoggingMessage({ level, logger: SERVER_NAME, data: message }).catch(() => {});
-  });
-  const tools = selectTools(config);
-  for (const tool of tools) registerTool(server, runtime, tool);
+  };
+  runtime.logger.addSink(sink);
+  const listed = selectListed(toolList(), runtime.config);
+  for (const tool of listed) registerListedTool(server, runtime, tool);
   registerResources(server, runtime);
-  registerPrompts(server, tools.map((t) => t.name));
+  registerPrompts(server, listed.map((t) => t.tool.name));
   plainProtocolErrors(server);
   return {
     server,
-    runtime,
     async close() {
-      await runtime.shutdown();
+      runtime.logger.removeSink(sink);
       await server.close().catch(() => {});
     },
   };

@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { updateToolTable } from '../src/cli/tools.js';
-import { allTools } from '../src/tools.js';
+import { loadAllTools } from '../src/tool-index.js';
 import { SERVER_VERSION } from '../src/version.js';
 
 const root = resolve(import.meta.dirname, '..');
 
-describe('README', () => {
+describe('README', async () => {
+  const allTools = await loadAllTools();
   const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
 
   it('has a tool table that matches the tool definitions (run `npm run docs` to fix)', () => {

@@ -111,12 +111,13 @@ function takesWaitS(tool: Tool): boolean {
 
 /** A usage error (exit 2) naming the closest tools, or the flag that hides the one asked for. */
 async function unknownTool(name: string, served: Tool[], flags: ConfigFlags): Promise<UserError> {
-  // Loaded only here: the client process has no other use for the tool modules.
-  const [{ allTools }, { nearestNames }] = await Promise.all([import('../tools.js'), import('../server-tools.js')]);
-  const hidden = allTools.find((t) => t.name === name);
+  // Loaded only here: the client process has no other use for the listing or the name matcher.
+  const [{ toolList }, { nearestNames }] = await Promise.all([import('../tool-index.js'), import('../server-tools.js')]);
+  const hidden = toolList().find((t) => t.tool.name === name);
   if (hidden) {
-    const why = flags.readOnly && !hidden.annotations.readOnlyHint ? 'it is not read-only and --read-only is set' : `its toolset "${hidden.toolset}" is not enabled`;
-    return new UserError(`Tool "${name}" is not served here: ${why}.`, flags.readOnly && !hidden.annotations.readOnlyHint ? 'Drop --read-only (and TUNELOOP_READ_ONLY).' : `Add ${hidden.toolset} to --toolsets (or TUNELOOP_TOOLSETS).`);
+    const writes = hidden.tool.annotations?.readOnlyHint !== true;
+    const why = flags.readOnly && writes ? 'it is not read-only and --read-only is set' : `its toolset "${hidden.toolset}" is not enabled`;
+    return new UserError(`Tool "${name}" is not served here: ${why}.`, flags.readOnly && writes ? 'Drop --read-only (and TUNELOOP_READ_ONLY).' : `Add ${hidden.toolset} to --toolsets (or TUNELOOP_TOOLSETS).`);
   }
   const near = nearestNames(name, served.map((t) => t.name));
   return new UserError(`Unknown tool "${name.length > 64 ? `${name.slice(0, 64)}…` : name}".${near.length ? ` Did you mean ${near.join(', ')}?` : ''}`, 'Run `tuneloop tools` to list them.');

@@ -10,8 +10,8 @@
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Config } from '../core/config.js';
-import { killAllChildrenNow } from '../core/exec.js';
 import { createServer } from '../server.js';
+import { consoleToStderr, stopOnSignalsAndCrashes, stopper } from './lifecycle.js';
 
 export interface ServeOptions {
   keepJobs?: boolean;
@@ -20,21 +20,10 @@ export interface ServeOptions {
 const LINGER_POLL_MS = 500;
 
 export async function serve(config: Config, options: ServeOptions = {}): Promise<void> {
-  for (const method of ['log', 'info', 'debug', 'dir', 'table'] as const) {
-    (console as unknown as Record<string, unknown>)[method] = console.error;
-  }
+  consoleToStderr();
   const { server, runtime, close } = createServer(config);
   const transport = new StdioServerTransport();
-
-  let stopping = false;
-  const stop = (why: string, code = 0): void => {
-    if (stopping) return;
-    stopping = true;
-    if (process.env.TUNELOOP_DEBUG) process.stderr.write(`tuneloop: stopping (${why})\n`);
-    // Never hang on the way out: whatever is not done in 5 s is killed with the process.
-    setTimeout(() => process.exit(code), 5000).unref();
-    close().finally(() => process.exit(code));
-  };
+  const stop = stopper(close);
   let lingering = false;
   const stdinGone = (why: string): void => {
     if (!options.keepJobs || runtime.jobs.runningCount() === 0) return stop(why);
@@ -52,17 +41,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   };
   process.stdin.on('end', () => stdinGone('stdin ended'));
   process.stdin.on('close', () => stdinGone('stdin closed'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
   // A server keeping jobs for a `tuneloop call` that left runs in its own session: no terminal hangs it up.
-  process.on('SIGHUP', () => (options.keepJobs ? undefined : stop('SIGHUP')));
-  process.on('exit', killAllChildrenNow);
-  process.on('uncaughtException', (error) => {
-    process.stderr.write(`tuneloop: uncaught exception: ${error.stack ?? error}\n`);
-    stop('uncaught exception', 1);
-  });
-  process.on('unhandledRejection', (reason) => {
-    process.stderr.write(`tuneloop: unhandled rejection: ${(reason as Error)?.stack ?? reason}\n`);
-  });
+  stopOnSignalsAndCrashes(stop, { ignoreHangup: options.keepJobs });
   await server.connect(transport);
 }

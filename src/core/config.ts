@@ -57,7 +57,8 @@ export interface ConfigFlags {
 
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Config {
+export function loadConfig(flags: ConfigFlags = {}, rawEnv: Env = process.env): Config {
+  const env = expandPlaceholders(rawEnv);
   const home = resolve(flags.home ?? env.TUNELOOP_HOME ?? defaultHome(env));
   return {
     home,
@@ -77,6 +78,24 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     containment: parseChoice('TUNELOOP_CONTAINMENT', env.TUNELOOP_CONTAINMENT, CONTAINMENT_PREFERENCES),
     sandbox: parseChoice('TUNELOOP_SANDBOX', env.TUNELOOP_SANDBOX, SANDBOX_PREFERENCES),
   };
+}
+
+/**
+ * A client that does not expand `${VAR}` / `${VAR:-default}` in its config (.mcp.json, Claude
+ * Desktop's file) passes the placeholder itself. For TUNELOOP_* variables such a value means what
+ * the config meant: the default after `:-`, or unset. Said once on stderr, never refused.
+ */
+function expandPlaceholders(env: Env): Env {
+  let out: Env | undefined;
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('TUNELOOP_') || value === undefined) continue;
+    const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}$/.exec(value.trim());
+    if (!m) continue;
+    out ??= { ...env };
+    out[name] = m[2] === undefined ? undefined : m[2];
+    process.stderr.write(`tuneloop: warning: ${name} is "${value}", a placeholder the MCP client did not expand; using ${m[2] === undefined ? 'the default' : `"${m[2]}"`}.\n`);
+  }
+  return out ?? env;
 }
 
 function defaultHome(env: Env): string {

@@ -27,7 +27,9 @@ import { CappedBuffer, CappedLogFile, LineSplitter } from './capture.js';
 import { Container, type ContainmentMode } from './contain.js';
 import type { Isolation, MemoryLimit, SandboxSpec } from './sandbox.js';
 
+import { trackChild, untrackChild } from './children.js';
 export { containmentInfo, type ContainmentMode } from './contain.js';
+export { killAllChildrenNow, liveChildCount, terminateAllChildren } from './children.js';
 export { sandboxIsolation, type Isolation, type SandboxSpec } from './sandbox.js';
 
 export interface ExecOptions {
@@ -120,8 +122,6 @@ const DEFAULT_GRACE_MS = 3000;
 const PIPE_LINGER_MS = 1000;
 const RUSAGE_MARK = 'tuneloop-rusage';
 
-const live = new Set<Child>();
-
 /** Run to completion. Never throws for a failing child: inspect `ok`, `exitCode`, `timedOut`. */
 export function runCommand(argv: string[], options: ExecOptions): Promise<ExecResult> {
   return spawnChild(argv, options).result;
@@ -204,7 +204,7 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
     if (linger) clearTimeout(linger);
     await (released ?? container.release());
     log?.close();
-    live.delete(child);
+    untrackChild(child);
     if (options.onLine) {
       for (const name of ['stdout', 'stderr'] as const) {
         const rest = lines[name].flush();
@@ -248,7 +248,7 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
       return result;
     },
   };
-  if (pid !== undefined) live.add(child);
+  if (pid !== undefined) trackChild(child);
   return child;
 }
 
@@ -256,27 +256,6 @@ export function spawnChild(argv: string[], options: ExecOptions): Child {
 export function outputTail(r: Pick<ExecResult, 'stdout' | 'stderr'>, lines = 1, separator = ' | '): string {
   const text = r.stderr.trim() || r.stdout.trim();
   return text ? text.split('\n').slice(-lines).join(separator) : '';
-}
-
-/** Shutdown: SIGTERM every child still running, SIGKILL what is left after `graceMs`. */
-export async function terminateAllChildren(graceMs = 500): Promise<void> {
-  const children = [...live];
-  for (const c of children) c.signalGroup('SIGTERM');
-  const all = Promise.all(children.map((c) => c.result));
-  const timer = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
-  if ((await Promise.race([all.then(() => 'done'), timer])) !== 'done') {
-    for (const c of children) c.signalGroup('SIGKILL');
-    await all;
-  }
-}
-
-/** Synchronous last resort for process 'exit': SIGKILL everything still contained. */
-export function killAllChildrenNow(): void {
-  for (const c of live) c.signalGroup('SIGKILL');
-}
-
-export function liveChildCount(): number {
-  return live.size;
 }
 
 /**

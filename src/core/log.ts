@@ -17,6 +17,10 @@ export class Logger {
   addSink(sink: LogSink): void {
     this.sinks.add(sink);
   }
+
+  removeSink(sink: LogSink): void {
+    this.sinks.delete(sink);
+  }
 }
 
 /** The text of an unexpected error, stack included, for the log. */

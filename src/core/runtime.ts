@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import { openStore, type Migration, type Store } from './store.js';
 import { JobManager, jobMigrations } from './jobs.js';
 import { targetFileMigrations } from './target-files.js';
-import { terminateAllChildren } from './exec.js';
+import { terminateAllChildren } from './children.js';
 import { configureIsolation } from './contain.js';
 import { describeBug, Logger, type LogLevel } from './log.js';
 

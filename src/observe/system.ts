@@ -1,10 +1,9 @@
 /**
- * A point-in-time picture of the host, read from /proc and /sys directly (configurable roots, so
- * tests can use fake trees). Anything a host does not expose comes back null with the reason.
- *
- * Why not the systeminformation package: it shells out to lsblk, dmidecode and friends on its own,
- * outside exec.ts's timeouts and process groups, and reads none of what tuning needs (PSI, cgroup
- * limits, sched_ext).
+ * What the host is doing, read from /proc and /sys directly (configurable roots, so tests can use
+ * fake trees): topology, meminfo, load, PSI, governors, cgroup limits, sched_ext, RDMA ports, top
+ * processes. Anything a host does not expose comes back null with the reason. What the hardware and
+ * OS are (CPU caches and flags, memory modules, NICs, disks, PCI GPUs) comes from systeminformation
+ * in inventory.ts, which says which source answers what.
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +14,14 @@ import { listDir, readNumber, readText, readTrimmed } from '../core/proc.js';
 const USER_HZ = 100;
 
 export interface Topology {
-  cpu_model: string | null;
+  /** /proc/cpuinfo's model name: the string recorded runs carry in their context (core/host.ts). */
+  model: string | null;
   sockets: number;
   cores: number;
   threads: number;
   smt_active: boolean | null;
+  /** Mean of /proc/cpuinfo's "cpu MHz" (what the kernel last saw; also in VMs without cpufreq). */
+  current_mhz: number | null;
   numa_nodes: { node: number; cpus: string; mem_total_mib: number | null }[];
 }
 
@@ -59,13 +61,44 @@ export function readTopology(config: Config): Topology {
     })
     .sort((a, b) => a.node - b.node);
   return {
-    cpu_model: model,
+    model,
     sockets: packages.size || 1,
     cores: cores.size || threads,
     threads,
     smt_active: smt === null ? (threads > cores.size ? true : null) : smt === '1',
+    current_mhz: meanMhz(blocks.map((b) => Number(field(b, 'cpu MHz'))).filter((n) => n > 0)),
     numa_nodes: numa,
   };
+}
+
+function meanMhz(values: number[]): number | null {
+  return values.length ? Math.round(values.reduce((a, b) => a + b, 0) / values.length) : null;
+}
+
+export interface RdmaPort {
+  device: string;
+  port: number;
+  state: string | null;
+  rate: string | null;
+  link_layer: string | null;
+}
+
+/** InfiniBand/RoCE ports (/sys/class/infiniband): what NCCL's IB transport uses; systeminformation does not read them. */
+export function readRdmaPorts(config: Config): RdmaPort[] {
+  const root = join(config.sysfsRoot, 'class', 'infiniband');
+  return listDir(root).flatMap((device) =>
+    listDir(join(root, device, 'ports')).map((port) => {
+      const dir = join(root, device, 'ports', port);
+      return {
+        device,
+        port: Number(port),
+        // "4: ACTIVE" -> "ACTIVE"
+        state: readTrimmed(join(dir, 'state'))?.replace(/^\d+:\s*/, '') ?? null,
+        rate: readTrimmed(join(dir, 'rate')),
+        link_layer: readTrimmed(join(dir, 'link_layer')),
+      };
+    }),
+  );
 }
 
 export function readMeminfo(config: Config): Record<string, number> | null {

@@ -1,7 +1,8 @@
 /** The observe toolset: the host, its GPUs, its logs and its metrics. */
-import { systemTools } from './system-tools.js';
+import { systemSnapshotTool } from './snapshot-tool.js';
+import { systemMonitorTool } from './system-tools.js';
 import { diagnoseLogsTool } from './diagnose-tool.js';
 import { gpuStatusTool } from './gpu-tool.js';
 import { scrapeMetricsTool } from './metrics-tool.js';
 
-export const observeTools = [...systemTools, gpuStatusTool, diagnoseLogsTool, scrapeMetricsTool];
+export const observeTools = [systemSnapshotTool, systemMonitorTool, gpuStatusTool, diagnoseLogsTool, scrapeMetricsTool];

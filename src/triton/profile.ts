@@ -3,19 +3,8 @@ import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { runPhase, type PhaseOutcome } from './harness.js';
+import { profileDir, traceUri } from './profile-paths.js';
 import type { ProfileSummary } from './schemas.js';
-
-export const TRACE_URI_TEMPLATE = 'tuneloop://triton/jobs/{job_id}/trace';
-export const TABLE_URI_TEMPLATE = 'tuneloop://triton/jobs/{job_id}/table';
-
-export function traceUri(jobId: string): string {
-  return TRACE_URI_TEMPLATE.replace('{job_id}', jobId);
-}
-
-/** Every Triton job keeps its profile here; the trace resource reads it from there. */
-export function profileDir(jobDir: string): string {
-  return join(jobDir, 'experiment', 'profile');
-}
 
 export interface ProfileRequest {
   jobId: string;

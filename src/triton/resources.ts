@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { UserError } from '../core/errors.js';
 import type { Runtime } from '../core/runtime.js';
-import { TABLE_URI_TEMPLATE, TRACE_URI_TEMPLATE, profileDir } from './profile.js';
+import { TABLE_URI_TEMPLATE, TRACE_URI_TEMPLATE, profileDir } from './profile-paths.js';
 
 const MAX_TRACE_BYTES = 16 << 20;
 

@@ -22,6 +22,14 @@ describe('loadConfig', () => {
     expect(() => parseToolsets('observe,gpu')).toThrow(/Unknown toolset "gpu"/);
   });
 
+  it('takes an unexpanded ${VAR:-default} placeholder (a client that does not expand them) as what it meant', () => {
+    const config = loadConfig({}, { TUNELOOP_TOOLSETS: '${TUNELOOP_TOOLSETS:-all}', TUNELOOP_READ_ONLY: '${TUNELOOP_READ_ONLY}', TUNELOOP_PYTHON: '${PY:-python3.11}' });
+    expect(config.toolsets).toEqual(['observe', 'sched', 'nccl', 'triton', 'history', 'jobs']);
+    expect(config.readOnly).toBe(false);
+    expect(config.python).toBe('python3.11');
+    expect(loadConfig({}, { TUNELOOP_TOOLSETS: '${TUNELOOP_TOOLSETS:-observe}' }).toolsets).toEqual(['observe', 'jobs']);
+  });
+
   it('refuses a read-only flag that is not a boolean', () => {
     expect(() => loadConfig({}, { TUNELOOP_READ_ONLY: 'maybe' })).toThrow(/TUNELOOP_READ_ONLY="maybe" is not a boolean/);
   });

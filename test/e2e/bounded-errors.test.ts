@@ -6,7 +6,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { TOOLSETS } from '../../src/core/config.js';
-import { selectTools } from '../../src/server.js';
+import { selectTools } from '../../src/tool-index.js';
 import { connectInMemory, textOf } from '../helpers/runtime.js';
 import { fakeHost } from '../sched/helpers.js';
 
@@ -20,7 +20,7 @@ const ACTIONS: Record<string, string> = { system_monitor: 'stop', nccl_env: 'sho
 describe('hostile input stays bounded', async () => {
   const host = fakeHost();
   const { call, client } = await connectInMemory(host.env);
-  const tools = selectTools({ toolsets: [...TOOLSETS], readOnly: false });
+  const tools = await selectTools({ toolsets: [...TOOLSETS], readOnly: false });
   const listed = new Map((await client.listTools()).tools.map((t) => [t.name, t]));
   /** Call, then cancel any job it left running. */
   const probe = async (name: string, args: Record<string, unknown>): Promise<CallToolResult> => {

@@ -1,4 +1,6 @@
 /**
+ * Slow: every case runs the built CLI, which starts a real server process; the --timeout and
+ * --no-follow cases wait out real deadlines and poll the jobs they leave behind.
  * Issue 9 sections 4 and 5, as a user meets them on the command line: `--timeout` bounds the whole
  * command, a job left behind by --timeout/--no-follow keeps running (and says how to reach it), an
  * unknown tool is a usage error with a remedy, a failed action exits 1 with its cause first,

@@ -1,4 +1,7 @@
-/** The command line as people and CI scripts use it: `tuneloop call | tools | doctor`. */
+/**
+ * The command line as people and CI scripts use it: `tuneloop call | tools | doctor`.
+ * Slow: every case starts real processes (the CLI, and the server `call` starts).
+ */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { CLI } from '../helpers/stdio.js';

@@ -1,4 +1,6 @@
 /**
+ * Slow: four real server processes record 500 runs each at once.
+ *
  * Several client sessions share one data dir: 4 server processes each record 500 runs at once
  * through MCP. Every write is an IMMEDIATE transaction behind a busy timeout, so all 2000 land.
  */

@@ -1,4 +1,5 @@
 /**
+ * Slow: the built server over stdio runs real workloads, waits out a run's timeout, and is SIGKILLed.
  * Every child dies with its job (issue 9, section 2), through the built server over stdio as a client
  * meets it: a workload run by benchmark_workload starts a `setsid` grandchild, which leaves the process
  * group. It must not survive job_cancel, the run's timeout, or SIGKILL of the server. A SIGKILLed

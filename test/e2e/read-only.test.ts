@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/core/store.js';
-import { selectTools } from '../../src/server.js';
+import { selectTools } from '../../src/tool-index.js';
 import { TOOLSETS } from '../../src/core/config.js';
 import { connectInMemory, textOf } from '../helpers/runtime.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -99,7 +99,7 @@ describe('read-only tools change nothing', async () => {
   };
 
   const reader = await connectInMemory({ ...env, TUNELOOP_READ_ONLY: '1' });
-  const readOnlyTools = selectTools({ toolsets: [...TOOLSETS], readOnly: true }).map((t) => t.name);
+  const readOnlyTools = (await selectTools({ toolsets: [...TOOLSETS], readOnly: true })).map((t) => t.name);
 
   it('every read-only tool has arguments here, and --read-only serves exactly those tools', async () => {
     expect(Object.keys(calls).sort()).toEqual([...readOnlyTools].sort());

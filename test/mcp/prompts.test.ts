@@ -5,11 +5,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { allTools } from '../../src/tools.js';
+import { loadAllTools } from '../../src/tool-index.js';
 import { startStdioServer } from '../helpers/stdio.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const TOOL_NAMES = allTools.map((t) => t.name);
+const TOOL_NAMES = (await loadAllTools()).map((t) => t.name);
 
 async function server(args: string[]): Promise<Client> {
   const { client } = await startStdioServer(['serve', ...args], { TUNELOOP_HOME: tempDir() });

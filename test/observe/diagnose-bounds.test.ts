@@ -1,4 +1,6 @@
 /**
+ * Slow: real server processes meet FIFOs and /dev/kmsg, every catalog regex runs over adversarial
+ * 1 MiB lines, and a deadline is waited out.
  * Hostile input stays bounded (issue 9, section 3): special files are refused at once instead of
  * blocking the server, /proc files and /dev/kmsg are read for what they hold, crafted long lines
  * cost linear time, the analysis runs off the event loop (other calls answer meanwhile, a cancel

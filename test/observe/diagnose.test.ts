@@ -1,4 +1,6 @@
 /**
+ * Slow-ish: the analysis runs in a worker thread (under vitest it compiles the log modules from source
+ * when it starts), and the journal and ring-buffer cases read through real child processes.
  * diagnose_logs against fixtures in the real formats (dmesg, journalctl short-iso, syslog, vLLM,
  * PyTorch, NCCL, nvidia-smi -q): every catalog case is found with its exact count, look-alike lines
  * are not, and a mixed incident comes back ranked by causality and correlated across sources.

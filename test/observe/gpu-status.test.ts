@@ -1,4 +1,5 @@
 /**
+ * Slow-ish: each gpu_status call runs the fake nvidia-smi (a Node script) once per query the tool makes.
  * gpu_status against a fake nvidia-smi on PATH that answers in the real CSV format for a
  * datacenter GPU (every field), a consumer GPU ([N/A] / [Not Supported]), an old driver that
  * rejects newer field names, and a host whose driver is not loaded.

@@ -1,4 +1,5 @@
 /**
+ * Slow: every case runs the built CLI, which starts a real server process.
  * The incident tools through `tuneloop call` (the built CLI over real stdio), as an on-call
  * engineer or a CI script would run them. Needs a fresh build (npm test builds first).
  */

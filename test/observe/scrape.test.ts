@@ -1,4 +1,6 @@
 /**
+ * Slow: a real HTTP server whose metrics change between scrapes; rates need time between them.
+ *
  * scrape_metrics end to end: a real HTTP server on 127.0.0.1 serves vLLM metrics that change
  * between requests, and the tool's rates and windowed quantiles match the hand computations in
  * prometheus.test.ts. Refusals (https, hosts not allowed, redirects) and failures (refused,

@@ -3,7 +3,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../src/core/config.js';
 import { spawnChild } from '../../src/core/exec.js';
-import { readCgroup, readGovernors, readPsi, readSchedExtBrief, readTopology, topProcesses } from '../../src/observe/system.js';
+import { findBinary } from '../../src/core/probe.js';
+import { readCgroup, readGovernors, readPsi, readRdmaPorts, readSchedExtBrief, readTopology, topProcesses } from '../../src/observe/system.js';
 import { fakeProc, fakeSys } from '../fixtures/observe/host.js';
 import { connectInMemory } from '../helpers/runtime.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -21,11 +22,12 @@ describe('system readers on a fake 2-socket host', () => {
 
   it('reads CPU topology, SMT and NUMA', () => {
     expect(readTopology(config)).toEqual({
-      cpu_model: 'Intel(R) Xeon(R) Platinum 8480+',
+      model: 'Intel(R) Xeon(R) Platinum 8480+',
       sockets: 2,
       cores: 4,
       threads: 8,
       smt_active: true,
+      current_mhz: 2350,
       numa_nodes: [
         { node: 0, cpus: '0-3', mem_total_mib: 128868 },
         { node: 1, cpus: '4-7', mem_total_mib: 128868 },
@@ -46,6 +48,10 @@ describe('system readers on a fake 2-socket host', () => {
       memory_current_bytes: 52428800,
       pids_limit: null,
     });
+  });
+
+  it('reads RDMA ports', () => {
+    expect(readRdmaPorts(config)).toEqual([{ device: 'mlx5_0', port: 1, state: 'ACTIVE', rate: '400 Gb/sec (4X NDR)', link_layer: 'InfiniBand' }]);
   });
 
   it('reports what the kernel lacks as missing, not as zeros', async () => {
@@ -98,10 +104,16 @@ describe('system_snapshot through MCP', async () => {
       cpufreq: { governors: { performance: 6, powersave: 2 } },
       cgroup: { version: 2, cpu_quota_cores: 2 },
       sched_ext: { supported: true, state: 'enabled', ops: 'lavd' },
-      gpus: { available: false, devices: [] },
+      gpus: { available: false, devices: [], models: [] },
+      rdma: [{ device: 'mlx5_0', state: 'ACTIVE' }],
       top_processes: [],
+      // systeminformation would describe the real machine, not the fake tree
+      inventory: null,
+      os: null,
     });
-    expect((r.structuredContent as { missing: string[] }).missing).toContain('GPUs: nvidia-smi not installed');
+    const missing = (r.structuredContent as { missing: string[] }).missing;
+    expect(missing).toContain('GPUs: nvidia-smi not installed');
+    expect(missing.some((m) => m.startsWith('inventory: systeminformation reads the real'))).toBe(true);
   });
 });
 
@@ -115,5 +127,18 @@ describe('system_snapshot with GPUs', async () => {
     expect(gpus).toMatchObject({ available: true, error: null });
     expect(gpus.devices).toHaveLength(2);
     expect(gpus.devices[1]).toMatchObject({ index: 1, name: 'NVIDIA H100 80GB HBM3', 'pci.bus_id': '00000000:2A:00.0', 'temperature.gpu': 91 });
+  });
+
+  it('cross-checks nvidia-smi against the PCI bus: this machine has no NVIDIA controller, so they differ', async () => {
+    const r = await call('system_snapshot', { top: 0 });
+    const gpus = (r.structuredContent as { gpus: { models: string[]; controllers: unknown[] | null; cross_check: string | null } }).gpus;
+    expect(gpus.models).toEqual(['NVIDIA H100 80GB HBM3']);
+    if (findBinary('lspci', (process.env.PATH ?? '').split(':'))) {
+      expect(gpus.controllers).toEqual([]);
+      expect(gpus.cross_check).toBe('differ: nvidia-smi shows 2 GPU(s), the PCI bus 0 NVIDIA controller(s); a GPU may have fallen off the bus or lost its driver');
+    } else {
+      expect(gpus.controllers).toBeNull(); // unread, not "none"
+      expect(r.content[0].type === 'text' && r.content[0].text).not.toContain('differ');
+    }
   });
 });

@@ -1,4 +1,6 @@
 /**
+ * Slow: every trial runs a real workload several times under GNU time, a fake scheduler attached for
+ * the B runs.
  * benchmark_workload's adaptive mode (issue 13, item 1): the suggester proposes each next flag set
  * from the workload's history, trial 1 is an interleaved A/B, later trials run B only, the search
  * stops on its budget or when the best stops moving beyond the noise, and the verdict comes from an

@@ -1,4 +1,6 @@
 /**
+ * Slow: real workloads run repeatedly under GNU time, A/B pairs with a scheduler attached between runs.
+ *
  * benchmark_workload on real workloads (real processes, GNU time, /proc sampler, SQLite history,
  * the stats module), plus an A/B trial whose B arm attaches a fake sched_ext scheduler.
  */

@@ -1,4 +1,6 @@
 /**
+ * Slow: clang compiles BPF, bpftool dumps vmlinux.h and make builds the libbpf loader, for real.
+ *
  * build_scheduler for real: vmlinux.h from this machine's BTF with bpftool, clang for the BPF
  * target, both templates and a deliberately broken source; the libbpf loader built with make,
  * reading the objects (static checks) and asked what it can do with the system libbpf. This host

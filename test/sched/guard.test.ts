@@ -1,4 +1,6 @@
 /**
+ * Slow: the guard is built with make, and a real server is SIGKILLed and its scheduler waited out.
+ *
  * The guard is what keeps a scheduler from outliving tuneloop, so it is tested as a real process:
  * built with make like the server builds it, run through exec.ts, with the fake scheduler.
  * Then the real thing: a `dist/cli.js serve` process attaches a (fake) scheduler and is SIGKILLed;

@@ -1,4 +1,6 @@
 /**
+ * Slow: the fake scx binaries are real processes; the watchdog, ejection and escalation cases wait
+ * out their timers.
  * run_scheduler / stop_scheduler / sched_status through MCP against a fake sched_ext tree and fake
  * scx binaries (real processes that write the tree like the kernel would). Covers attach,
  * refusal, replace, the watchdog, ejection, exits on their own, failed attaches, escalation.

@@ -1,4 +1,6 @@
 /**
+ * Slow: every candidate is a real triton_verify run (check and bench processes importing torch).
+ *
  * Cheats whose outputs are right (they patch the timer, or get the answer from the reference) must
  * come out `suspicious`, with the runtime observation and the static pattern that caught them; and
  * honest candidates must come out correct_slower / correct_faster with CPU-labelled timings.

@@ -1,4 +1,6 @@
 /**
+ * Slow: every cheat is a real triton_verify run, several Python processes each importing torch.
+ *
  * Cheating candidates (test/fixtures/triton/adversarial/README.md) run for real through
  * triton_verify over MCP on the CPU: each must be rejected, and by the check that is meant to catch
  * it. Issue 5: "rejects every CPU-applicable cheat".

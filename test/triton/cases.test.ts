@@ -1,4 +1,6 @@
 /**
+ * Slow: a client-written case is run once in a PyTorch process before it is saved.
+ *
  * triton_cases and triton_create_case over MCP: the built-in examples, extra roots, and a
  * client-written case validated by running it once before it is saved (no partial writes).
  */

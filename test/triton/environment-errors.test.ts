@@ -1,4 +1,5 @@
 /**
+ * Slow-ish: each refusal is found by starting the Python it names (PyTorch imports included).
  * Missing torch, triton or CUDA each give a clear error naming what to install (issue 5, "Done
  * when"), before any job starts; bad arguments are refused with the field and the remedy.
  */

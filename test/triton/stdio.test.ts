@@ -1,4 +1,6 @@
 /**
+ * Slow: a real triton_verify (PyTorch processes) through a real server process.
+ *
  * triton_verify over real stdio against the built server: the harness's processes never write to
  * the server's stdout (the JSON-RPC channel), and a candidate's prints go to the job log.
  */

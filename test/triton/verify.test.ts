@@ -1,4 +1,6 @@
 /**
+ * Slow: every example case is verified and benchmarked in real PyTorch processes on the CPU.
+ *
  * The example cases end to end on the CPU, through MCP: every pure-PyTorch candidate verifies and
  * is benchmarked, runs land in history, bundles in archives/, and profiles are readable as MCP
  * resources. Issue 5: "on a CPU-only CI machine the harness verifies and benchmarks the

@@ -1,4 +1,5 @@
 /**
+ * Slow: mpirun, mpiexec and srun start one process per rank, for real.
  * The real launchers: Open MPI's mpirun, MPICH's mpiexec (Hydra) and Slurm's srun (a one-node
  * cluster started by .ci/setup.d/20-nccl.sh), running the fake nccl-tests as one process per rank. Every rank proves
  * the NCCL environment reached it; rank 0's table must be parsed. These skip, saying why, only

@@ -1,4 +1,6 @@
 /**
+ * Slow: real child processes, including hangs that must be killed at timeout_s.
+ *
  * run_nccl_tests through MCP against the fake nccl-tests family (real child processes, real
  * SQLite): JSON and text paths, suffixes, history, and every failure the issue lists.
  */

@@ -1,4 +1,6 @@
 /**
+ * Slow: every trial runs the fake nccl-tests as real processes through the job runner (dozens per
+ * sweep), and the same-seed case runs one sweep twice.
  * nccl_sweep's adaptive mode through MCP against the fake nccl-tests family, whose numbers follow
  * a model of NCCL (test/fixtures/nccl/model.mjs). The model's optimum over a grid is known, so the
  * tests assert that the adaptive sweep reaches a config at least as good as the grid's winner in

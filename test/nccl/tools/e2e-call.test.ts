@@ -1,4 +1,5 @@
 /**
+ * Slow: every case runs the built CLI, which starts a real server process and follows a real job.
  * The NCCL tools through `tuneloop call` (built dist/cli.js, a real stdio server): the path the
  * README examples use. The job is followed to completion by the CLI.
  */
