@@ -15,7 +15,7 @@ import { loadConfig } from '../src/core/config.js';
 import { runCommand } from '../src/core/exec.js';
 import { findBinary } from '../src/core/probe.js';
 import { Sampler } from '../src/core/sampler.js';
-import { ensureVmlinuxHeader } from '../src/sched/build/vmlinux.js';
+import { ensureVmlinuxHeader } from '../src/sched/custom/vmlinux.js';
 import { createServer } from '../src/server.js';
 import { quantile, type BenchFigure } from './lib.js';
 

@@ -5,6 +5,7 @@
  *   tuneloop call TOOL [JSON]  call one tool through a real stdio server, print the result
  *   tuneloop tools             list the tools
  *   tuneloop doctor            what this host can do, and what is missing
+ *   tuneloop vm build|run      the sched_ext guest kernel (src/cli/vm.ts parses its own options)
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -20,10 +21,13 @@ Usage:
   tuneloop call TOOL ['{"json": "arguments"}'] [--no-follow] [--timeout S]
   tuneloop tools [--json] [--toolsets a,b] [--read-only]
   tuneloop doctor [--json]
+  tuneloop vm build [--json]            build the sched_ext guest kernel (see tuneloop vm --help)
+  tuneloop vm run [OPTIONS] [--] CMD... run CMD as root in a sched_ext guest
 
 Environment: TUNELOOP_HOME, TUNELOOP_TOOLSETS, TUNELOOP_READ_ONLY, TUNELOOP_PYTHON,
 TUNELOOP_SYSFS_ROOT, TUNELOOP_PROC_ROOT, TUNELOOP_CASES, TUNELOOP_NCCL_TESTS_DIR,
-TUNELOOP_METRICS_HOSTS, TUNELOOP_SCHED_DIRS, TUNELOOP_SCHED_LIBEXEC, TUNELOOP_HTTP_TOKEN, TUNELOOP_HTTP_ORIGINS. Toolsets: observe, sched, nccl, triton, history (jobs is always on).`;
+TUNELOOP_METRICS_HOSTS, TUNELOOP_SCHED_DIRS, TUNELOOP_SCHED_LIBEXEC, TUNELOOP_VM_CACHE,
+TUNELOOP_VM_KERNEL_SOURCE, TUNELOOP_VM_ACCEL, TUNELOOP_HTTP_TOKEN, TUNELOOP_HTTP_ORIGINS. Toolsets: observe, sched, nccl, triton, history (jobs is always on).`;
 
 const OPTIONS = {
   toolsets: { type: 'string' },
@@ -51,6 +55,11 @@ function parseCommandLine(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<number | 'serving'> {
+  // `vm run` passes the rest of its line to the guest command, so vm parses its own options.
+  if (argv[0] === 'vm') {
+    const { vm } = await import('./cli/vm.js');
+    return vm(argv.slice(1));
+  }
   const { values, positionals } = parseCommandLine(argv);
   if (values.help) return print(USAGE);
   if (values.version) return print(SERVER_VERSION);
@@ -88,7 +97,7 @@ async function main(argv: string[]): Promise<number | 'serving'> {
       return doctor(loadConfig(flags), Boolean(values.json));
     }
     default:
-      throw new UserError(`Unknown command "${command}".`, 'Commands: serve, call, tools, doctor (see tuneloop --help).');
+      throw new UserError(`Unknown command "${command}".`, 'Commands: serve, call, tools, doctor, vm (see tuneloop --help).');
   }
 }
 

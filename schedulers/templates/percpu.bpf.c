@@ -7,6 +7,10 @@
  * empty CPU then takes work from the other queues, scanning from its neighbour onwards so CPUs
  * do not all raid the same queue. An idle CPU is kicked when a task is queued for it.
  *
+ * MAX_CPUS bounds the number of queues (it is a loop bound for the verifier, which rejects more
+ * than 2048: "sequence of 8193 jumps is too complex"). On a machine with more CPUs than that,
+ * CPU c uses queue c % MAX_CPUS, so queues are shared and every value loads everywhere.
+ *
  * Parameters (tuneloop passes them as #defines): TL_NAME, SLICE_US, STEAL, MAX_CPUS.
  */
 #include <tuneloop/scx.bpf.h>
@@ -30,8 +34,13 @@ char _license[] SEC("license") = "GPL";
 
 TL_EXIT_INFO_DEFINE();
 
-/* Queue ids are CPU numbers: user DSQ ids only need to be below 2^63. */
-static u32 nr_cpus;
+/* Queue ids are CPU numbers modulo the number of queues (user DSQ ids only need to be < 2^63). */
+static u32 nr_queues;
+
+static __always_inline u64 queue_of(s32 cpu)
+{
+	return nr_queues ? (u32)cpu % nr_queues : 0;
+}
 
 s32 TL_OPS(tl_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
 {
@@ -44,41 +53,35 @@ void TL_OPS(tl_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	s32 cpu = scx_bpf_task_cpu(p);
 
-	tl_dsq_insert(p, (u64)cpu, SLICE_NS, enq_flags);
+	tl_dsq_insert(p, queue_of(cpu), SLICE_NS, enq_flags);
 	scx_bpf_kick_cpu(cpu, TL_KICK_IDLE);
 }
 
 void TL_OPS(tl_dispatch, s32 cpu, struct task_struct *prev)
 {
+	u64 own = queue_of(cpu);
 	u32 i;
 
-	if (tl_dsq_move_to_local((u64)cpu) || !STEAL)
+	if (tl_dsq_move_to_local(own) || !STEAL)
 		return;
 	for (i = 1; i < MAX_CPUS; i++) {
-		u32 victim;
-
-		if (i >= nr_cpus)
+		if (i >= nr_queues)
 			break;
-		victim = ((u32)cpu + i) % nr_cpus;
-		if (tl_dsq_move_to_local((u64)victim))
+		if (tl_dsq_move_to_local((own + i) % nr_queues))
 			return;
 	}
 }
 
 s32 TL_OPS_SLEEPABLE(tl_init)
 {
-	u32 cpu;
+	u32 nr_cpus = scx_bpf_nr_cpu_ids(), q;
 	s32 err;
 
-	nr_cpus = scx_bpf_nr_cpu_ids();
-	if (nr_cpus > MAX_CPUS) {
-		tl_error("%u CPUs, but built with MAX_CPUS=%u", nr_cpus, MAX_CPUS);
-		return -22; /* -EINVAL */
-	}
-	for (cpu = 0; cpu < MAX_CPUS; cpu++) {
-		if (cpu >= nr_cpus)
+	nr_queues = nr_cpus < MAX_CPUS ? nr_cpus : MAX_CPUS;
+	for (q = 0; q < MAX_CPUS; q++) {
+		if (q >= nr_queues)
 			break;
-		err = scx_bpf_create_dsq((u64)cpu, -1);
+		err = scx_bpf_create_dsq((u64)q, -1);
 		if (err)
 			return err;
 	}

@@ -74,13 +74,29 @@ void TL_OPS(tl_running, struct task_struct *p)
 		vtime_now = vtime;
 }
 
+/*
+ * The part of its slice a task used, from the slice left. The kernel refills the slice of a task
+ * that keeps running on an otherwise idle CPU to its own default (20 ms), which can be more than
+ * SLICE_NS: then the task ran a full SLICE_NS plus what it used of the refill. Without this clamp
+ * the charge underflows, the task's vtime jumps by ~2^64 ns, it never runs again and the kernel's
+ * watchdog ejects the scheduler.
+ */
+static __always_inline u64 slice_used(u64 left)
+{
+	if (left <= SLICE_NS)
+		return SLICE_NS - left;
+	if (left <= TL_SLICE_DFL_NS)
+		return SLICE_NS + (TL_SLICE_DFL_NS - left);
+	return SLICE_NS;
+}
+
 void TL_OPS(tl_stopping, struct task_struct *p, bool runnable)
 {
 	struct sched_ext_entity *scx = tl_task_scx(p);
 	u32 weight = scx->weight ? scx->weight : TL_WEIGHT_DFL;
 
-	/* Charge the part of the slice it used, inversely to its weight. */
-	scx->dsq_vtime += (SLICE_NS - scx->slice) * TL_WEIGHT_DFL / weight;
+	/* Charge the time it ran, inversely to its weight. */
+	scx->dsq_vtime += slice_used(scx->slice) * TL_WEIGHT_DFL / weight;
 }
 
 void TL_OPS(tl_enable, struct task_struct *p)

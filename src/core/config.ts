@@ -36,6 +36,13 @@ export interface Config {
    * into the data dir's cache. The sudo path requires the installed guard.
    */
   schedLibexec: string;
+  /**
+   * The guest kernel cache of `tuneloop vm` (TUNELOOP_VM_CACHE, default `<home>/cache/vm`): kernel
+   * source tree, build tree, bzImage + BTF per source version and config fragment, static guest tools.
+   */
+  vmCache: string;
+  /** The kernel source tarball `tuneloop vm build` builds from (TUNELOOP_VM_KERNEL_SOURCE). */
+  vmKernelSource: string;
   /** Cap on how children are contained (TUNELOOP_CONTAINMENT: auto = best available, pidns, pgroup). */
   containment: ContainmentPreference;
   /** Cap on sandbox isolation for untrusted code (TUNELOOP_SANDBOX: auto = bwrap, unshare, none). */
@@ -52,8 +59,9 @@ type Env = Record<string, string | undefined>;
 
 export function loadConfig(flags: ConfigFlags = {}, rawEnv: Env = process.env): Config {
   const env = expandPlaceholders(rawEnv);
+  const home = resolve(flags.home ?? env.TUNELOOP_HOME ?? defaultHome(env));
   return {
-    home: resolve(flags.home ?? env.TUNELOOP_HOME ?? defaultHome(env)),
+    home,
     toolsets: parseToolsets(flags.toolsets ?? env.TUNELOOP_TOOLSETS),
     readOnly: flags.readOnly ?? parseBool(env.TUNELOOP_READ_ONLY, 'TUNELOOP_READ_ONLY'),
     sysfsRoot: env.TUNELOOP_SYSFS_ROOT || '/sys',
@@ -65,6 +73,8 @@ export function loadConfig(flags: ConfigFlags = {}, rawEnv: Env = process.env): 
     metricsHosts: (env.TUNELOOP_METRICS_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
     schedDirs: splitPathList(env.TUNELOOP_SCHED_DIRS),
     schedLibexec: resolve(env.TUNELOOP_SCHED_LIBEXEC || '/usr/local/libexec/tuneloop'),
+    vmCache: resolve(env.TUNELOOP_VM_CACHE || join(home, 'cache', 'vm')),
+    vmKernelSource: resolve(env.TUNELOOP_VM_KERNEL_SOURCE || '/usr/src/linux-source-6.12.tar.xz'),
     containment: parseChoice('TUNELOOP_CONTAINMENT', env.TUNELOOP_CONTAINMENT, CONTAINMENT_PREFERENCES),
     sandbox: parseChoice('TUNELOOP_SANDBOX', env.TUNELOOP_SANDBOX, SANDBOX_PREFERENCES),
   };

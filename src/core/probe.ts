@@ -245,7 +245,8 @@ export interface DoctorRow extends ProbeResult {
 
 /** Everything `tuneloop doctor` checks, grouped by the toolset that needs it. */
 export async function runDoctor(config: Config): Promise<DoctorRow[]> {
-  const [privilege, python, slurm, libbpf] = await Promise.all([probePrivilege(config), probePython(config), probeSlurm(config), probeLibbpf(config)]);
+  const { probeGuest } = await import('../vm/probe.js');
+  const [privilege, python, slurm, libbpf, guest] = await Promise.all([probePrivilege(config), probePython(config), probeSlurm(config), probeLibbpf(config), probeGuest(config)]);
   const row = (toolset: Toolset, enables: string, r: ProbeResult): DoctorRow => ({ toolset, enables, ...r });
   const store: ProbeResult = { name: 'data dir', ok: true, detail: config.home };
   const isolation = probeIsolation(config);
@@ -275,6 +276,7 @@ export async function runDoctor(config: Config): Promise<DoctorRow[]> {
     row('sched', 'build_scheduler (vmlinux.h)', probeBinary('bpftool', config)),
     row('sched', 'build_scheduler (vmlinux.h)', probeBtf(config)),
     row('sched', 'build_scheduler verification (attach custom schedulers)', libbpf),
+    row('sched', 'build_scheduler verification without sched_ext here (verify_in vm)', guest),
     row('sched', 'benchmark_workload user/sys CPU and max RSS', probeBinary('time', config)),
     row('nccl', 'run_nccl_tests / nccl_sweep (the nccl-tests binaries)', probeNcclTests(config)),
     row('nccl', 'run_nccl_tests / nccl_sweep on GPUs', probeBinary('nvidia-smi', config)),

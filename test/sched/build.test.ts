@@ -2,18 +2,21 @@
  * Slow: clang compiles BPF, bpftool dumps vmlinux.h and make builds the libbpf loader, for real.
  *
  * build_scheduler for real: vmlinux.h from this machine's BTF with bpftool, clang for the BPF
- * target, both templates and a deliberately broken source; the libbpf loader built with make and
- * asked what it can do with the system libbpf. This host has no sched_ext, so the verdict must be
- * compiled_only with the exact reasons. The verification path itself runs against the fake
- * sched_ext host with a fake loader (the guard and the smoke load are the real ones).
+ * target, both templates and a deliberately broken source; the libbpf loader built with make,
+ * reading the objects (static checks) and asked what it can do with the system libbpf. This host
+ * has no sched_ext and these tests give it no guest kernel, so the verdict must be compiled_only,
+ * saying the object was never loaded. The verification path itself runs against the fake sched_ext
+ * host with a fake loader (the guard, the smoke load and the loader's object reading are the real
+ * ones). Verification in a real guest kernel: test/vm (npm run test:vm).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import type { BuildResult } from '../../src/sched/build/build.js';
+import type { BuildResult } from '../../src/sched/custom/build.js';
+import { nativeTool } from '../../src/sched/native.js';
 import { schedulerRegistry } from '../../src/sched/registry.js';
-import { connectInMemory, textOf } from '../helpers/runtime.js';
+import { connectInMemory, testConfig, textOf } from '../helpers/runtime.js';
 import { FIXTURES, attachedPerSchedStatus, fakeHost } from './helpers.js';
 
 type JobView = { status: string; error: string | null; result?: BuildResult };
@@ -46,8 +49,13 @@ describe('on this host (real clang, bpftool, libbpf; no sched_ext)', async () =>
     expect(r.vmlinux!.path.startsWith(join(home, 'cache', 'vmlinux'))).toBe(true);
 
     expect(r.verdict).toBe('compiled_only');
+    expect(r.reason).toMatch(/^never loaded: no kernel's verifier has seen this object/);
     expect(r.reason).toContain('has no sched_ext');
+    expect(r.reason).toContain('no sched_ext guest kernel is built');
+    expect(r.reason).toContain('tuneloop vm build');
     expect(r.verification!.ran).toBe(false);
+    expect(r.verified_in).toBeNull();
+    expect(r.compiled_against).toMatchObject({ compat_types: true, note: expect.stringContaining('compat types') });
     // The loader was built for real with the system libbpf, and reports what that libbpf can do.
     expect(existsSync(r.loader!.path)).toBe(true);
     const oldLibbpf = /^(0\.|1\.[01]$)/.test(r.loader!.libbpf_build);
@@ -58,6 +66,10 @@ describe('on this host (real clang, bpftool, libbpf; no sched_ext)', async () =>
       expect(r.libbpf_check!.libbpf_notes).toContain('skipping unrecognized data section');
     }
     expect(r.libbpf_check!.programs.map((p) => p.name)).toContain('tl_enqueue');
+    expect(r.libbpf_check!.license).toBe('GPL');
+    expect(r.libbpf_check!.struct_ops).toEqual([
+      expect.objectContaining({ section: '.struct_ops.link', variable: 'tl_ops', type: 'sched_ext_ops', members: expect.arrayContaining([{ name: 'name', offset: expect.any(Number), string: 'tl_vtime_test' }]) }),
+    ]);
 
     // Kept in the data dir, but not runnable: only verified schedulers join the list.
     expect(r.object_path).toBe(join(home, 'schedulers', 'tl_vtime_test', 'scheduler.bpf.o'));
@@ -110,12 +122,26 @@ describe('on this host (real clang, bpftool, libbpf; no sched_ext)', async () =>
     expect(l.static_checks.find((c) => c.name === 'struct_ops_link')!.detail).toContain('outlives its loader');
   });
 
+  it('says why it cannot verify where verify_in names a place that cannot', async () => {
+    for (const [verifyIn, message, remedy] of [
+      ['host', 'This host cannot verify the scheduler: this kernel', 'verify_in "vm"'],
+      ['vm', 'No sched_ext guest kernel is built', 'tuneloop vm build'],
+    ]) {
+      const r = await call('build_scheduler', { name: 'tl_where', template: 'vtime', verify_in: verifyIn, verify_s: 1, wait_s: 50 });
+      const text = r.isError ? textOf(r) : (view(r).error ?? '');
+      expect(text).toContain(message);
+      expect(text).toContain(remedy);
+      expect(existsSync(join(home, 'schedulers', 'tl_where'))).toBe(false);
+    }
+  });
+
   it.each([
     [{ name: 'Bad-Name', template: 'vtime' }, 'Invalid scheduler name "Bad-Name"', 'bad_name'],
     [{ name: 'lavd_fast', template: 'vtime' }, 'would be mistaken for scx_lavd', 'lavd'],
     [{ name: 'both', template: 'vtime', source: 'x' }, 'Pass exactly one of source (BPF C) or template', 'template'],
     [{ name: 'neither' }, 'Pass exactly one of source (BPF C) or template', 'template'],
     [{ name: 'params', template: 'vtime', template_params: { SLICE_US: 5 } }, 'SLICE_US=5 must be an integer from 100 to 100000', 'SLICE_US'],
+    [{ name: 'cpus', template: 'percpu', template_params: { MAX_CPUS: 4096 } }, 'MAX_CPUS=4096 must be an integer from 1 to 2048', 'verifier'],
   ])('refuses %j', async (args, message, remedy) => {
     const r = await call('build_scheduler', { wait_s: 50, ...args });
     const text = r.isError ? textOf(r) : (view(r).error ?? '');
@@ -126,6 +152,8 @@ describe('on this host (real clang, bpftool, libbpf; no sched_ext)', async () =>
 
 describe('verification on a (fake) sched_ext host', async () => {
   const host = fakeHost();
+  // The fake loader attaches through the fake scheduler, but reads objects with the real loader.
+  process.env.TUNELOOP_FAKE_CHECK_WITH = (await nativeTool(testConfig(), 'loader')).path;
   const { call } = await connectInMemory({ ...host.env, TUNELOOP_SCHED_LIBEXEC: join(FIXTURES, 'libexec') });
 
   it('attaches it under load, confirms it stayed enabled, detaches, and makes it runnable as custom:<name>', async () => {

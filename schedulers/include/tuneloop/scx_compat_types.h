@@ -9,15 +9,41 @@
  * relocations that libbpf resolves against the real kernel's BTF when the object is loaded on a
  * sched_ext kernel; the struct_ops value is matched to the kernel's sched_ext_ops member by member
  * name, not by layout. Objects built this way cannot be verified on the build host (it has no
- * sched_ext): build_scheduler says so.
+ * sched_ext): build_scheduler verifies them in a guest kernel (tuneloop vm) or says so.
+ *
+ * CO-RE relocates a field only between compatible kinds: an enum field must be declared as an
+ * enum here (libbpf refuses int against enum: "failed to resolve CO-RE relocation"). Every type
+ * below is checked against Linux 6.12's kernel/sched/ext.c and include/linux/sched/ext.h by
+ * test/sched/compat-types.test.ts; field order does not matter (relocations go by name).
  */
 #ifndef __TUNELOOP_SCX_COMPAT_TYPES_H
 #define __TUNELOOP_SCX_COMPAT_TYPES_H
 
+enum scx_exit_kind {
+	SCX_EXIT_NONE,
+	SCX_EXIT_DONE,
+
+	SCX_EXIT_UNREG = 64,
+	SCX_EXIT_UNREG_BPF,
+	SCX_EXIT_UNREG_KERN,
+	SCX_EXIT_SYSRQ,
+
+	SCX_EXIT_ERROR = 1024,
+	SCX_EXIT_ERROR_BPF,
+	SCX_EXIT_ERROR_STALL,
+};
+
+enum scx_cpu_preempt_reason {
+	SCX_CPU_PREEMPT_RT,
+	SCX_CPU_PREEMPT_DL,
+	SCX_CPU_PREEMPT_STOP,
+	SCX_CPU_PREEMPT_UNKNOWN,
+};
+
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 struct scx_exit_info {
-	int kind;
+	enum scx_exit_kind kind;
 	s64 exit_code;
 	const char *reason;
 	unsigned long *bt;
@@ -38,12 +64,12 @@ struct scx_exit_task_args {
 struct scx_cpu_acquire_args {};
 
 struct scx_cpu_release_args {
-	int reason;
+	enum scx_cpu_preempt_reason reason;
 	struct task_struct *task;
 };
 
 struct scx_dump_ctx {
-	int kind;
+	enum scx_exit_kind kind;
 	s64 exit_code;
 	const char *reason;
 	u64 at_ns;

@@ -6,7 +6,7 @@
  */
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError, errorMessage } from '../../core/errors.js';
+import { UserError } from '../../core/errors.js';
 import type { JobContext } from '../../core/jobs.js';
 import type { Runtime } from '../../core/runtime.js';
 import { loadCatalog } from '../catalog.js';
@@ -15,7 +15,9 @@ import { saveCustom } from '../store.js';
 import { staticChecks, type OpsInfo, type StaticCheck } from './checks.js';
 import { compileBpf, type CompileResult } from './compile.js';
 import { renderTemplate } from './templates.js';
-import { checkWithLibbpf, probeLoader, verificationBlockers, verify, type LoaderCheck, type LoaderProbe, type VerificationResult } from './verify.js';
+import { checkWithLibbpf, probeLoader, verify, type LoaderCheck, type LoaderProbe, type VerificationResult } from './verify.js';
+import { chooseTarget, compiledAgainst, type CompiledAgainst, type VerifiedIn, type VerifyIn } from './target.js';
+import { verifyInVm } from './verify-vm.js';
 import { ensureVmlinuxHeader, type VmlinuxHeader } from './vmlinux.js';
 
 export interface BuildInput {
@@ -26,6 +28,7 @@ export interface BuildInput {
   description: string;
   use_cases: string[];
   verify_s: number;
+  verify_in: VerifyIn;
 }
 
 export interface BuildResult {
@@ -43,6 +46,9 @@ export interface BuildResult {
   loader: (LoaderProbe & { path: string }) | null;
   libbpf_check: LoaderCheck | null;
   verification: VerificationResult | null;
+  /** Where the verification ran (null when it did not). */
+  verified_in: VerifiedIn | null;
+  compiled_against: CompiledAgainst | null;
   custom_name: string | null;
 }
 
@@ -90,6 +96,8 @@ export async function buildScheduler(runtime: Runtime, job: JobContext, input: B
     loader: null,
     libbpf_check: null,
     verification: null,
+    verified_in: null,
+    compiled_against: null,
     custom_name: null,
   };
 
@@ -112,41 +120,51 @@ export async function buildScheduler(runtime: Runtime, job: JobContext, input: B
     return result;
   }
 
-  job.progress({ done: 3, total, message: 'static checks' });
-  const { checks, ops } = staticChecks(objectPath, input.name);
+  job.progress({ done: 3, total, message: 'reading the object with libbpf; static checks' });
+  // The loader reads the object (libbpf + libelf + its BTF); without it nothing can be checked.
+  const loaderPath = (await nativeTool(config, 'loader', { logFile: job.logFile, signal: job.signal })).path;
+  const probe = await probeLoader(loaderPath);
+  result.loader = probe ? { ...probe, path: loaderPath } : null;
+  result.libbpf_check = await checkWithLibbpf(loaderPath, objectPath);
+  if (result.libbpf_check.error && !result.libbpf_check.open_error) {
+    result.reason = result.libbpf_check.error;
+    return result;
+  }
+  const { checks, ops } = staticChecks(result.libbpf_check, input.name);
   result.static_checks = checks;
   result.ops = ops;
   const failed = checks.filter((c) => !c.ok);
-  if (failed.length) {
-    result.reason = `static checks failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`;
+  if (failed.length || result.libbpf_check.error) {
+    const problems = [...(failed.length ? [`static checks failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`] : []), ...(result.libbpf_check.error ? [result.libbpf_check.error] : [])];
+    result.reason = problems.join('; ');
     return result;
   }
 
-  job.progress({ done: 4, total, message: 'libbpf check and verification' });
-  let loaderError: string | null = null;
-  let loaderPath: string | null = null;
-  try {
-    loaderPath = (await nativeTool(config, 'loader', { logFile: job.logFile, signal: job.signal })).path;
-    const probe = await probeLoader(loaderPath);
-    result.loader = probe ? { ...probe, path: loaderPath } : null;
-    result.libbpf_check = await checkWithLibbpf(loaderPath, objectPath);
-    if (result.libbpf_check.error) {
-      result.reason = result.libbpf_check.error;
-      return result;
-    }
-  } catch (error) {
-    loaderError = errorMessage(error);
-  }
-  const blockers = await verificationBlockers(runtime, result.loader, loaderError);
-  if (blockers.length) {
-    const compat = vmlinux.has_sched_ext ? '' : ` (the kernel's BTF has no sched_ext types, so it was compiled against tuneloop's 6.12 compat definitions; CO-RE relocates them on a sched_ext kernel)`;
+  job.progress({ done: 4, total, message: 'verification' });
+  const target = await chooseTarget(runtime, input.verify_in, probe);
+  result.compiled_against = compiledAgainst(vmlinux);
+  if (target.where === 'none') {
     result.verdict = 'compiled_only';
-    result.reason = `verification could not run: ${blockers.join('; ')}${compat}`;
-    result.verification = { ran: false, passed: false, reasons: blockers, execution_id: null, attach_ms: null, smoke: null, state_during: null, state_after: null, exit_reason: null, output_tail: [] };
+    result.reason = `never loaded: no kernel's verifier has seen this object and it has not run anywhere. Here: ${target.reasons.join('; ')}. ${target.remedy}`;
+    result.verification = { ran: false, passed: false, reasons: target.reasons, execution_id: null, attach_ms: null, smoke: null, state_during: null, state_after: null, exit_reason: null, output_tail: [] };
+  } else if (target.where === 'host') {
+    result.verification = await verify(runtime, job, { name: input.name, object: objectPath, loader: loaderPath, verifyS: input.verify_s });
+    result.verified_in = { where: 'host', kernel_release: vmlinux.kernel_release, accel: null, boot_s: null, note: `on this host's kernel ${vmlinux.kernel_release}` };
   } else {
-    result.verification = await verify(runtime, job, { name: input.name, object: objectPath, loader: loaderPath!, verifyS: input.verify_s });
+    job.progress({ done: 4, total, message: `verification in a VM (kernel ${target.guest.kernel.release})` });
+    const vm = await verifyInVm(runtime, job, target.guest, { object: objectPath, name: input.name, verifyS: input.verify_s });
+    result.verification = vm.verification;
+    result.verified_in = {
+      where: 'vm',
+      kernel_release: vm.kernel_release,
+      accel: vm.accel,
+      boot_s: vm.boot_s,
+      note: `in a throwaway VM: Linux ${vm.kernel_release} guest under qemu (${vm.accel.toUpperCase()}) via tuneloop vm; the guest's timings say nothing about this host's performance`,
+    };
+  }
+  if (result.verification.ran) {
     result.verdict = result.verification.passed ? 'verified' : 'failed';
-    result.reason = result.verification.passed ? null : `verification failed: ${result.verification.reasons.join('; ')}`;
+    result.reason = result.verification.passed ? null : `verification failed ${result.verified_in!.note}: ${result.verification.reasons.join('; ')}`;
   }
   if (result.verdict === 'failed') return result;
 
@@ -164,7 +182,7 @@ export async function buildScheduler(runtime: Runtime, job: JobContext, input: B
     object_path: result.object_path,
     verdict: result.verdict,
     reason: result.reason,
-    kernel: vmlinux.kernel_release,
+    kernel: result.verified_in?.kernel_release ?? vmlinux.kernel_release,
     built_at: now,
     verified_at: result.verdict === 'verified' ? now : null,
   });

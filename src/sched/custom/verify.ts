@@ -23,12 +23,27 @@ export interface LoaderProbe {
   limitation: string | null;
 }
 
+/** The object as tuneloop's loader reads it (`check`: libbpf, libelf and the object's BTF; no kernel). */
 export interface LoaderCheck {
+  /** libbpf refused to open the object (its words); the ELF and BTF parts are still read. */
+  open_error: string | null;
+  license: string | null;
+  programs: { name: string; section: string; type: string; sleepable: boolean; insns: number }[];
+  maps: { name: string; type: string; value_size: number }[];
+  /** Every variable of a .struct_ops / .struct_ops.link section, with the members it sets. */
+  struct_ops: {
+    section: string;
+    variable: string;
+    type: string;
+    size: number;
+    members: { name: string; offset: number; program?: string; value?: number; string?: string }[];
+  }[];
+  /** The struct_ops map libbpf made (null where this libbpf predates .struct_ops.link). */
   struct_ops_map: string | null;
-  programs: { name: string; section: string }[];
   attachable: boolean;
   limitation: string | null;
   libbpf_notes: string;
+  /** Why the object cannot be used: libbpf refused it, or the loader could not read it at all. */
   error: string | null;
 }
 
@@ -59,16 +74,17 @@ export async function probeLoader(loader: string): Promise<LoaderProbe | null> {
 export async function checkWithLibbpf(loader: string, object: string): Promise<LoaderCheck> {
   const r = await runCommand([loader, 'check', object], { timeoutMs: 30_000 });
   try {
-    const c = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as Omit<LoaderCheck, 'error'>;
-    return { struct_ops_map: c.struct_ops_map, programs: c.programs, attachable: c.attachable, limitation: c.limitation, libbpf_notes: c.libbpf_notes ?? '', error: null };
+    // libbpf_build is the probe's business (BuildResult.loader).
+    const { libbpf_build: _build, ...check } = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as Omit<LoaderCheck, 'error'> & { libbpf_build: string };
+    return { ...check, error: check.open_error ? `libbpf cannot open the object: ${check.open_error}` : null };
   } catch {
     const why = outputTail(r, 5, '\n') || `exit ${r.exitCode}`;
-    return { struct_ops_map: null, programs: [], attachable: false, limitation: null, libbpf_notes: '', error: `libbpf could not open the object: ${why}` };
+    return { open_error: null, license: null, programs: [], maps: [], struct_ops: [], struct_ops_map: null, attachable: false, limitation: null, libbpf_notes: '', error: `the loader could not read the object: ${why}` };
   }
 }
 
 /** Everything that prevents verification on this host right now; empty when it can run. */
-export async function verificationBlockers(runtime: Runtime, probe: LoaderProbe | null, loaderError: string | null): Promise<string[]> {
+export async function verificationBlockers(runtime: Runtime, probe: LoaderProbe | null): Promise<string[]> {
   const config = runtime.config;
   const reasons: string[] = [];
   const state = readSchedExt(config);
@@ -78,8 +94,7 @@ export async function verificationBlockers(runtime: Runtime, probe: LoaderProbe 
   const privilege = await resolvePrivilege(config);
   if (!privilege.path) reasons.push(`no privileges to load BPF: ${privilege.detail}`);
   else if (privilege.path === 'sudo' && !installedNativeTool(config, 'loader')) reasons.push(`under sudo the loader must be installed root-owned in ${config.schedLibexec} (sudo make -C tools/sched install)`);
-  if (loaderError) reasons.push(`the libbpf loader is not available: ${loaderError}`);
-  else if (probe?.limitation) reasons.push(`the loader cannot attach sched_ext schedulers: ${probe.limitation}`);
+  if (probe?.limitation) reasons.push(`the loader cannot attach sched_ext schedulers: ${probe.limitation}`);
   else if (!probe) reasons.push('the loader did not answer its capability probe');
   if (state.supported && (state.state !== 'disabled' || state.ops)) {
     reasons.push(`another scheduler is attached (${state.ops ?? state.state}); verification needs it detached first (stop_scheduler)`);
@@ -99,7 +114,12 @@ export async function verify(runtime: Runtime, job: JobContext, options: { name:
   );
   result.execution_id = execution.spec.id;
   if (execution.status !== 'running') {
-    result.reasons.push(`it did not attach: ${execution.exitReason ?? 'see the loader output (verifier log)'}`);
+    // The loader's last word on a failed load: the errno and the verifier's (or libbpf's) own error.
+    const loaderError = execution
+      .outputTail(400)
+      .findLast((l) => /tuneloop-loader: (load|attach) failed:/.test(l))
+      ?.replace(/^.*tuneloop-loader: /, '');
+    result.reasons.push(`it did not attach: ${loaderError ?? execution.exitReason ?? 'see the loader output (verifier log)'}`);
     return finish(result, execution.outputTail(120), execution.exitReason, readSchedExt(config));
   }
   result.attach_ms = (execution.attachedAt ?? Date.now()) - started;
