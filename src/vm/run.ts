@@ -66,6 +66,21 @@ const MAX_CAPTURE = 8 << 20;
 const POLL_MS = 200;
 const KVM_PROBE_TIMEOUT_S = 20;
 
+/** The guest's own tmpfs trees: the host's files there are not visible through the root share. */
+const GUEST_PRIVATE = ['/tmp', '/run', '/var/tmp'];
+
+/**
+ * The working directory, shared read-only like the root, when it lies in a tree the guest keeps to
+ * itself (a checkout under /tmp) and no share covers it: the command is expected to run where it was
+ * started.
+ */
+export function cwdShare(cwd: string, shares: { path: string }[]): { path: string; writable: boolean }[] {
+  const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
+  if (!GUEST_PRIVATE.some((dir) => under(cwd, dir))) return [];
+  if (shares.some((s) => under(cwd, resolve(s.path)))) return [];
+  return existsSync(cwd) ? [{ path: cwd, writable: false }] : [];
+}
+
 /** POSIX shell single-quoting. */
 export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
@@ -169,7 +184,7 @@ async function boot(config: Config, guest: Guest, qemu: string, initramfs: strin
       { tag: 'tl_root', path: '/', readonly: true },
       { tag: 'tl_out', path: out, readonly: false },
     ];
-    const extra = [...(options.shares ?? []), { path: guest.tools.dir, writable: false }].map((s, i) => {
+    const extra = [...(options.shares ?? []), ...cwdShare(cwd, options.shares ?? []), { path: guest.tools.dir, writable: false }].map((s, i) => {
       if (!isAbsolute(s.path) || !existsSync(s.path) || !statSync(s.path).isDirectory()) throw new UserError(`Cannot share ${s.path}: not an existing directory given by absolute path.`, 'Pass an absolute path to a directory.');
       return { tag: `tl_share${i}`, path: resolve(s.path), readonly: !s.writable };
     });

@@ -5,9 +5,9 @@
  * real guest is `npm run test:vm` (test/sched/vm).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { runCommand } from '../../src/core/exec.js';
 import { unmetOptions } from '../../src/vm/kernel.js';
@@ -15,7 +15,7 @@ import { withBuildLock } from '../../src/vm/lock.js';
 import { CONFIG_FRAGMENT } from '../../src/vm/paths.js';
 import { staticBusybox } from '../../src/vm/prerequisites.js';
 import { qemuArgv } from '../../src/vm/qemu.js';
-import { runScript } from '../../src/vm/run.js';
+import { cwdShare, runScript } from '../../src/vm/run.js';
 import { CLI } from '../helpers/stdio.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -37,6 +37,17 @@ describe('the guest run script', () => {
     const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
     expect(r.status).toBe(125);
     expect(r.stderr).toContain('/nonexistent/dir does not exist in the guest');
+  });
+});
+
+describe('the working directory in the guest', () => {
+  it('is shared read-only when it lies in a tree the guest keeps to itself (a checkout under /tmp)', () => {
+    const dir = mkdtempSync('/tmp/tuneloop-test-');
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    expect(cwdShare(dir, [])).toEqual([{ path: dir, writable: false }]);
+    expect(cwdShare(join(dir, 'gone'), [])).toEqual([]);
+    expect(cwdShare(dir, [{ path: dir }])).toEqual([]);
+    expect(cwdShare('/usr/share', [])).toEqual([]); // the root share shows it already
   });
 });
 
