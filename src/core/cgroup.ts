@@ -104,11 +104,6 @@ export function killCgroup(dir: string): void {
   }
 }
 
-/** Pids of the processes in the cgroup (not its descendants). */
-export function cgroupMembers(dir: string): number[] {
-  return (readText(join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number);
-}
-
 export function isPopulated(dir: string): boolean {
   return /^populated 1$/m.test(readText(join(dir, 'cgroup.events')) ?? '');
 }

@@ -90,7 +90,3 @@ export function registerHome(dir: string): void {
   ensureReaper()?.stdin?.write(`home ${dir}\n`);
 }
 
-/** The reaper's pid, for tests that verify it is alive and separate. */
-export function reaperPid(): number | undefined {
-  return reaper?.pid;
-}

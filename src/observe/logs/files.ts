@@ -220,5 +220,5 @@ export function fileError(path: string, field: string, error: unknown): UserErro
     return new UserError(`${field}: "${path}" is not readable by the tuneloop server (uid ${process.getuid?.()}).`, 'Run the server as a user in the adm group (or root), or copy the log somewhere readable.');
   }
   if (code === 'ENXIO') return new UserError(`${field}: "${path}" is a socket or a device without a reader: it is not a log file.`, 'Name a regular log file.');
-  return new UserError(`${field}: cannot read "${path}": ${(error as Error).message}`);
+  return new UserError(`${field}: cannot read "${path}": ${(error as Error).message}`, 'Check that the path names a readable regular log file (ls -l it as the server user).');
 }
