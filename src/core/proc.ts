@@ -29,20 +29,24 @@ export function listDir(path: string): string[] {
   }
 }
 
+/** The fields of /proc/<pid>/stat after comm (field 3 on), or undefined when the process is gone. */
+function statFields(pid: number): string[] | undefined {
+  const stat = readText(`/proc/${pid}/stat`);
+  // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+  return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : undefined;
+}
+
 /**
  * Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), as a string.
  * Together with the pid it identifies a process: pids are recycled, start times are not.
  */
 export function processStartTime(pid: number): string | undefined {
-  const stat = readText(`/proc/${pid}/stat`);
-  if (!stat) return undefined;
-  // comm (field 2) may contain spaces and parentheses: split after the last ')'.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest[19];
+  return statFields(pid)?.[19];
 }
 
 /**
- * Whether the process `pid` still exists (EPERM: it does, under another uid). With `start` (its
+ * Whether the process `pid` still runs (EPERM: it does, under another uid). A zombie does not: it
+ * has exited and only waits for its parent (or a slow init) to reap it. With `start` (its
  * processStartTime), a recycled pid that now belongs to another process counts as gone.
  */
 export function isProcessAlive(pid: number, start?: string | null): boolean {
@@ -51,7 +55,9 @@ export function isProcessAlive(pid: number, start?: string | null): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  return start == null || processStartTime(pid) === start;
+  const fields = statFields(pid);
+  if (fields && (fields[0] === 'Z' || fields[0] === 'X')) return false;
+  return start == null || fields?.[19] === start;
 }
 
 /** The last `maxBytes` of a file as text, and how many bytes before them were left out. */

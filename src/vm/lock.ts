@@ -5,15 +5,7 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { isProcessAlive } from '../core/proc.js';
 
 export async function withBuildLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
   mkdirSync(dirname(lock), { recursive: true });
@@ -27,7 +19,7 @@ export async function withBuildLock<T>(lock: string, work: () => Promise<T>): Pr
       const holder = Number(readFileSync(join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }).trim());
       // No pid yet: its builder is between mkdir and writing it, unless that was long ago.
       const starting = !holder && Date.now() - statSync(lock).mtimeMs < 60_000;
-      if (starting || (holder && alive(holder))) {
+      if (starting || (holder && isProcessAlive(holder))) {
         throw new UserError(`Another tuneloop vm build (pid ${holder || 'starting'}) is building in this cache.`, `Wait for it to finish, then run the command again (lock: ${lock}).`);
       }
       rmSync(lock, { recursive: true, force: true });
