@@ -23,7 +23,7 @@ import { constants as osConstants } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { isMainThread } from 'node:worker_threads';
 import { createChildCgroup, isPopulated, killCgroup, moveSelf, removeCgroup, setupCgroupHome, type CgroupHome } from './cgroup.js';
-import { readText } from './proc.js';
+import { readText, statFields } from './proc.js';
 import { registerContained, registerHome, unregisterContained } from './reaper.js';
 import { findSystemBinary, sandboxInfo, sandboxLaunch, setSandboxPreference, type Isolation, type SandboxLaunch, type SandboxPreference, type SandboxSpec } from './sandbox.js';
 
@@ -262,9 +262,7 @@ function groupMembers(pgid: number): number[] {
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
-    const stat = readText(`/proc/${pid}/stat`);
-    if (!stat) continue;
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [state, , pgrp] = statFields(pid) ?? [];
     if (Number(pgrp) === pgid && state !== 'Z') out.push(pid);
   }
   return out;

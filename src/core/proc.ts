@@ -29,8 +29,11 @@ export function listDir(path: string): string[] {
   }
 }
 
-/** The fields of /proc/<pid>/stat after comm (field 3 on), or undefined when the process is gone. */
-function statFields(pid: number): string[] | undefined {
+/**
+ * The fields of /proc/<pid>/stat after comm, from field 3 (state: [0], ppid: [1], pgrp: [2],
+ * starttime: [19]), or undefined when the process is gone.
+ */
+export function statFields(pid: number | string): string[] | undefined {
   const stat = readText(`/proc/${pid}/stat`);
   // comm (field 2) may contain spaces and parentheses: split after the last ')'.
   return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : undefined;

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Isolation, SandboxSpec } from '../core/sandbox.js';
-import { listDir, readText } from '../core/proc.js';
+import { listDir, readText, statFields } from '../core/proc.js';
 import { HARNESS_PATH } from './harness.js';
 
 /** Where a verify keeps the candidate's side: in/ (read-only inside), out/ (writable), and tmp/ (its /tmp when no sandbox is available). */
@@ -126,9 +126,9 @@ function descendantsByScan(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const name of listDir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const stat = readText(`/proc/${name}/stat`);
-    if (!stat) continue;
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const fields = statFields(name);
+    if (!fields) continue;
+    const ppid = Number(fields[1]);
     children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
   }
   const out: number[] = [];
